@@ -1,0 +1,3 @@
+from nncalc.cli import main
+
+main()

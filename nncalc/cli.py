@@ -1,0 +1,179 @@
+"""The command line: parse options, call the library, print the result.
+
+All user-facing errors are :class:`nncalc.errors.NncalcError`; they are turned
+into one line on stderr and exit code 2 by :func:`reported_errors`, the one
+place that catches them.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from nncalc import __version__
+from nncalc.errors import NncalcError
+
+if TYPE_CHECKING:
+    from nncalc.engine import Solution
+    from nncalc.problem import Problem
+
+app = typer.Typer(
+    name="nncalc",
+    help="Compute, show and check neural-network exercises step by step.",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+EXIT_BAD_INPUT = 2
+
+
+class Format(str, Enum):
+    rich = "rich"
+    plain = "plain"
+    json = "json"
+    markdown = "markdown"
+    latex = "latex"
+
+
+class Phase(str, Enum):
+    forward = "forward"
+    backward = "backward"
+    update = "update"
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn library errors into one clean line on stderr and exit code 2."""
+    try:
+        yield
+    except NncalcError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nncalc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Compute, show and check neural-network exercises step by step."""
+
+
+def _is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  nncalc solve problems/a4.yaml\n\n"
+        "  nncalc solve problems/a4.yaml --format json | jq .values.delta1\n\n"
+        "  nncalc solve problems/a4.yaml --format latex -o key.tex\n\n"
+        '  nncalc solve problems/a4.yaml --phase backward -q H -q "W1\'" --gradcheck'
+    )
+)
+def solve(
+    problem: Annotated[Path, typer.Argument(help="Problem file (YAML).", show_default=False)],
+    fmt: Annotated[
+        Format | None,
+        typer.Option(
+            "--format", "-f", help="Output format [default: rich on a terminal, plain otherwise]."
+        ),
+    ] = None,
+    precision: Annotated[
+        int, typer.Option("--precision", "-p", min=0, max=15, help="Decimals shown.")
+    ] = 4,
+    phase: Annotated[
+        list[Phase] | None,
+        typer.Option("--phase", help="Show only this phase (repeatable)."),
+    ] = None,
+    quantity: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--quantity", "-q", help="Show only this quantity, e.g. Z1, H, W1' (repeatable)."
+        ),
+    ] = None,
+    gradcheck: Annotated[
+        bool,
+        typer.Option(
+            "--gradcheck",
+            help="Check the gradients by central finite differences; exit 1 if the largest "
+            "relative error exceeds 1e-6.",
+        ),
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (atomically).")
+    ] = None,
+) -> None:
+    """Solve a problem: every intermediate of the forward pass, backpropagation and update."""
+    with reported_errors():
+        from nncalc.engine import solve as run
+        from nncalc.problem import load_problem
+        from nncalc.render import render, select
+
+        loaded = load_problem(problem)
+        solution = run(loaded)
+        names = list(quantity or [])
+        for name in names:
+            _check_quantity(solution, name)
+        chosen = select(solution, [p.value for p in phase or []], names)
+        fmt_name = (fmt.value if fmt else None) or ("rich" if _is_terminal() else "plain")
+        color = fmt_name == "rich" and _is_terminal() and output is None
+        width = None if _is_terminal() and output is None else 200
+        text = render(solution, fmt_name, chosen, precision=precision, color=color, width=width)
+        if output is not None:
+            from nncalc.output import atomic_write
+
+            atomic_write(output, text)
+        else:
+            sys.stdout.write(text)
+        if gradcheck:
+            _run_gradcheck(loaded, to_stderr=fmt_name in ("json", "markdown", "latex"))
+
+
+def _check_quantity(solution: Solution, name: str) -> None:
+    from nncalc.names import canonical_name
+
+    canonical = canonical_name(name, solution.problem.depth)
+    if canonical is None or canonical not in solution.values:
+        known = ", ".join(solution.values)
+        raise NncalcError(
+            f"unknown quantity {name!r}; this problem has: {known}", path="--quantity"
+        )
+
+
+def _run_gradcheck(problem: Problem, *, to_stderr: bool) -> None:
+    from nncalc.gradcheck import TOLERANCE, gradcheck
+
+    result = gradcheck(problem)
+    verdict = "ok" if result.ok else f"FAILED (tolerance {TOLERANCE:g})"
+    typer.echo(
+        f"gradient check: max relative error {result.max_error:.2e} at {result.worst} "
+        f"over {result.checked} entries: {verdict}",
+        err=to_stderr,
+    )
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point of the ``nncalc`` command."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

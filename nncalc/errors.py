@@ -1,0 +1,49 @@
+"""The one exception type that carries a user-facing problem with an input.
+
+Library code raises :class:`NncalcError`; the CLI catches it in one place and
+prints ``str(error)`` on stderr with exit code 2.  The message names the file,
+the field path inside it and what was expected versus what was found, e.g.
+``problems/x.yaml:12: parameters.W1: expected shape 3×4 ..., got 3×3``.
+"""
+
+from __future__ import annotations
+
+
+class NncalcError(Exception):
+    """An input nncalc cannot use, located as precisely as we know."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        path: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.source = source
+        self.path = path
+        self.line = line
+
+    def located(
+        self, *, source: str | None = None, path: str | None = None, line: int | None = None
+    ) -> NncalcError:
+        """Fill in the location fields that are still unknown (innermost wins)."""
+        self.source = self.source or source
+        self.path = self.path or path
+        self.line = self.line or line
+        return self
+
+    def __str__(self) -> str:
+        where = ""
+        if self.source:
+            where = f"{self.source}:{self.line}: " if self.line else f"{self.source}: "
+        elif self.line:
+            where = f"line {self.line}: "
+        field = f"{self.path}: " if self.path else ""
+        return f"{where}{field}{self.message}"
+
+
+class NumericError(NncalcError):
+    """A computation produced inf or NaN; the message names the quantity."""
