@@ -134,7 +134,15 @@ def solve(
         fmt_name = (fmt.value if fmt else None) or ("rich" if _is_terminal() else "plain")
         color = fmt_name == "rich" and _is_terminal() and output is None
         width = None if _is_terminal() and output is None else 200
-        text = render(solution, fmt_name, chosen, precision=precision, color=color, width=width)
+        text = render(
+            solution,
+            fmt_name,
+            chosen,
+            precision=precision,
+            color=color,
+            width=width,
+            given=not (phase or quantity),
+        )
         if output is not None:
             from nncalc.output import atomic_write
 

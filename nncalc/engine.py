@@ -152,11 +152,12 @@ class CrossEntropy(Loss):
 
     def per_sample(self, z: np.ndarray, a: np.ndarray, y: np.ndarray, act: Any) -> np.ndarray:
         # With softmax, log ŷ = Z − logsumexp(Z) stays finite when ŷ underflows to 0.
-        log_a = Softmax.log(z) if isinstance(act, Softmax) else _log_positive(a, "ŷ")
-        return -(y * log_a).sum(axis=0)
+        log_a = Softmax.log(z) if isinstance(act, Softmax) else _log_where(y, a, "ŷ")
+        return -_xlogy(y, log_a).sum(axis=0)
 
     def gradient(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return -y / a  # ∂(−Σ y log ŷ)/∂ŷ
+        # ∂(−Σ y log ŷ)/∂ŷ = −y/ŷ, and 0 where y = 0 (that term is absent from the loss).
+        return np.where(y == 0, 0.0, -y / np.where(a == 0, 1.0, a))
 
 
 class BinaryCrossEntropy(Loss):
@@ -172,8 +173,8 @@ class BinaryCrossEntropy(Loss):
             # log σ(z) = −softplus(−z), log(1 − σ(z)) = −softplus(z): finite for any z.
             log_a, log_1a = -np.logaddexp(0.0, -z), -np.logaddexp(0.0, z)
         else:
-            log_a, log_1a = _log_positive(a, "ŷ"), _log_positive(1.0 - a, "1 − ŷ")
-        return -(y * log_a + (1.0 - y) * log_1a).sum(axis=0)
+            log_a, log_1a = _log_where(y, a, "ŷ"), _log_where(1.0 - y, 1.0 - a, "1 − ŷ")
+        return -(_xlogy(y, log_a) + _xlogy(1.0 - y, log_1a)).sum(axis=0)
 
     def gradient(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
         return (a - y) / (a * (1.0 - a))
@@ -218,14 +219,21 @@ def _is_sigmoid(act: Any) -> bool:
     return isinstance(act, Elementwise) and act.f.text == "sigmoid(x)"
 
 
-def _log_positive(a: np.ndarray, what: str) -> np.ndarray:
-    if (a <= 0).any():
+def _xlogy(weight: np.ndarray, log_a: np.ndarray) -> np.ndarray:
+    """weight·log a with the convention 0·log 0 = 0 (a zero target ignores its output)."""
+    return np.where(weight == 0, 0.0, weight * log_a)
+
+
+def _log_where(weight: np.ndarray, a: np.ndarray, what: str) -> np.ndarray:
+    """log a, refusing a ≤ 0 wherever its weight in the loss is not zero."""
+    bad = (a <= 0) & (weight != 0)
+    if bad.any():
         raise NumericError(
-            f"the loss is infinite: log of {what} ≤ 0 (smallest {what} = {a.min():.6g}); "
+            f"the loss is infinite: log of {what} ≤ 0 (at {what} = {a[bad].min():.6g}); "
             "use an output activation with values in (0, 1), such as softmax or sigmoid",
             path="loss",
         )
-    return np.log(a)
+    return np.log(np.where(a > 0, a, 1.0))
 
 
 def _fast_output_delta(act: Any, loss: Loss) -> bool:
@@ -318,7 +326,10 @@ class Symbols:
 def solve(problem: Problem) -> Solution:
     """Run forward, backward and update, recording every quantity in order."""
     with np.errstate(all="ignore"):  # non-finite values are reported by Solution.add
-        return _solve(problem)
+        try:
+            return _solve(problem)
+        except NumericError as exc:
+            raise exc.located(source=problem.source) from None
 
 
 def _solve(problem: Problem) -> Solution:

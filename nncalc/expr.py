@@ -500,6 +500,12 @@ def _sub(a: Node, b: Node) -> Node:
     return Sub(a, b)
 
 
+def _signed_op(op: Callable[[Node, Node], Node], a: Node, b: Node) -> Node:
+    """(−a)·b = −(a·b) and (−a)·(−b) = a·b, likewise for division."""
+    result = op(a.u if isinstance(a, Neg) else a, b.u if isinstance(b, Neg) else b)
+    return _neg(result) if isinstance(a, Neg) != isinstance(b, Neg) else result
+
+
 def _mul(a: Node, b: Node) -> Node:
     if (folded := _fold(operator.mul, a, b)) is not None:
         return folded
@@ -511,8 +517,8 @@ def _mul(a: Node, b: Node) -> Node:
     if ca == -1 or cb == -1:
         return _neg(b if ca == -1 else a)
     if isinstance(a, Neg) or isinstance(b, Neg):  # pull signs out: (−a)·b = −(a·b)
-        return _neg(_mul(a.u if isinstance(a, Neg) else a, b.u if isinstance(b, Neg) else b))
-    if cb is not None:  # numbers first: 2*x, not x*2
+        return _signed_op(_mul, a, b)
+    if cb is not None and ca is None:  # numbers first: 2*x, not x*2
         return _mul(b, a)
     if isinstance(b, Mul) and (folded := _fold(operator.mul, a, b.a)) is not None:
         return _mul(folded, b.b)  # c1·(c2·u) = (c1c2)·u
@@ -527,7 +533,7 @@ def _div(a: Node, b: Node) -> Node:
     if _plain(b) == 1:
         return a
     if isinstance(a, Neg) or isinstance(b, Neg):
-        return _neg(_div(a.u if isinstance(a, Neg) else a, b.u if isinstance(b, Neg) else b))
+        return _signed_op(_div, a, b)
     if isinstance(a, Mul) and (folded := _fold(operator.truediv, a.a, b)) is not None:
         return _mul(folded, a.b)  # (c1·u)/c2 = (c1/c2)·u
     return Div(a, b)
@@ -823,6 +829,9 @@ def parse_activation(source: str, *, max_length: int = 1000, max_depth: int = 64
         tree = Call(bare, Var())
     else:
         tree = _Parser(source, max_depth).parse()
-    d = simplify(derivative(tree))
-    derivative_text, derivative_latex = _display(d)
+    try:
+        d = simplify(derivative(tree))
+        derivative_text, derivative_latex = _display(d)
+    except RecursionError:  # only reachable with a max_depth far above the default
+        raise ExpressionError("expression is too complex to differentiate", 0) from None
     return Activation(source, _text(tree), _latex(tree), derivative_text, derivative_latex, tree, d)

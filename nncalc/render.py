@@ -17,7 +17,12 @@ if TYPE_CHECKING:
     from nncalc.engine import Solution, Step
 
 FORMATS = ("rich", "plain", "json", "markdown", "latex")
-PHASE_TITLES = {"forward": "Forward pass", "backward": "Backpropagation", "update": "Update"}
+PHASE_TITLES = {
+    "given": "Given",
+    "forward": "Forward pass",
+    "backward": "Backpropagation",
+    "update": "Update",
+}
 #: Matrices larger than this are shown with their corners only (full values stay in JSON).
 MAX_SHOWN = 12
 
@@ -43,11 +48,18 @@ def render(
     precision: int = 4,
     color: bool = False,
     width: int | None = None,
+    given: bool = True,
 ) -> str:
-    """The solution (or the chosen steps) as text in format ``fmt``."""
+    """The solution (or the chosen steps) as text in format ``fmt``.
+
+    ``given`` prefixes the data of the problem (x, y, parameters), as a worked
+    solution starts; JSON carries it in its ``problem`` object instead.
+    """
     steps = list(solution.steps if steps is None else steps)
     if fmt == "json":
         return to_json(solution, steps)
+    if given:
+        steps = given_steps(solution) + steps
     if fmt == "markdown":
         return to_markdown(solution, steps, precision)
     if fmt == "latex":
@@ -113,6 +125,25 @@ def matrix_text(value: Any, precision: int) -> str:
     return "\n".join(f"{a} {line} {b}" for a, line, b in zip(left, lines, right, strict=True))
 
 
+def given_steps(solution: Solution) -> list[Step]:
+    """The problem's data as pseudo-steps of phase "given", for the human formats."""
+    from nncalc.engine import Formula, Step
+
+    p = solution.problem
+    x = p.x[:, 0] if p.single else p.x
+    y = p.y[:, 0] if p.single else p.y
+    # The "equation" of given data is its description (text) and its symbol (LaTeX).
+    rows = [
+        Step("given", "x", "x", Formula("input", "x"), x),
+        Step("given", "y", "y", Formula("target", "y"), y),
+    ]
+    for name, value in p.parameters.items():
+        what = "weights" if name[0] == "W" else "biases"
+        formula = Formula(f"{what} of layer {name[1:]}", f"{name[0]}_{{{name[1:]}}}")
+        rows.append(Step("given", name, name, formula, value))
+    return rows
+
+
 # ---------------------------------------------------------------------------
 # JSON
 
@@ -174,7 +205,7 @@ def to_json(solution: Solution, steps: Sequence[Step]) -> str:
 
 def architecture(solution: Solution) -> str:
     p = solution.problem
-    parts = [f"{p.input_size}"] + [f"{layer.units} {layer.activation}" for layer in p.layers]
+    parts = [f"{p.input_size}"] + [f"{layer.units} ({layer.activation})" for layer in p.layers]
     batch = f", batch of {p.batch_size} ({p.reduction})" if not p.single else ""
     return f"{' → '.join(parts)}; loss {p.loss}{batch}; α = {p.learning_rate:g}"
 
@@ -205,7 +236,7 @@ def to_rich_text(
     title = solution.problem.name or "problem"
     console.print(Text(title, style="bold"))
     console.print(Text(architecture(solution), style="dim"))
-    for phase in ("forward", "backward", "update"):
+    for phase in PHASE_TITLES:
         rows = [s for s in steps if s.phase == phase]
         if not rows:
             continue
@@ -219,7 +250,7 @@ def to_rich_text(
         )
         table.add_column("quantity", style="bold cyan", no_wrap=True)
         table.add_column("equation", overflow="fold")
-        table.add_column("value", justify="right", no_wrap=True)
+        table.add_column("value", no_wrap=True)
         for s in rows:
             table.add_row(s.label, s.equation.text, matrix_text(s.value, precision))
         console.print(table)
@@ -235,7 +266,8 @@ def latex_value(value: Any, precision: int) -> str:
         return fmt_number(float(value), precision)
     cells = grid(value, precision, gap_row=r"\vdots", gap_col=r"\cdots")
     body = r" \\ ".join(" & ".join(row) for row in cells)
-    return rf"\begin{{pmatrix}} {body} \end{{pmatrix}}"
+    # An array rather than pmatrix: columns align on the right, as numbers should.
+    return rf"\left(\begin{{array}}{{{'r' * len(cells[0])}}} {body} \end{{array}}\right)"
 
 
 def latex_escape(text: str) -> str:
@@ -252,7 +284,7 @@ def step_math(step: Step, precision: int) -> str:
 
 def to_markdown(solution: Solution, steps: Sequence[Step], precision: int) -> str:
     lines = [f"# {solution.problem.name or 'Solution'}", "", f"*{architecture(solution)}*", ""]
-    for phase in ("forward", "backward", "update"):
+    for phase in PHASE_TITLES:
         rows = [s for s in steps if s.phase == phase]
         if not rows:
             continue
@@ -263,18 +295,16 @@ def to_markdown(solution: Solution, steps: Sequence[Step], precision: int) -> st
 
 
 def to_latex(solution: Solution, steps: Sequence[Step], precision: int) -> str:
-    cols = max((len(as_rows(s.value)[0]) for s in steps if np.ndim(s.value)), default=1)
     lines = [
         r"\documentclass[11pt]{article}",
         r"\usepackage[utf8]{inputenc}",
         r"\usepackage{amsmath,amssymb}",
         r"\usepackage[margin=2cm]{geometry}",
-        rf"\setcounter{{MaxMatrixCols}}{{{max(10, min(cols, MAX_SHOWN + 1))}}}",
         r"\begin{document}",
         rf"\section*{{{latex_escape(solution.problem.name or 'Solution')}}}",
         latex_escape(architecture(solution)).replace("→", r"$\to$").replace("α", r"$\alpha$"),
     ]
-    for phase in ("forward", "backward", "update"):
+    for phase in PHASE_TITLES:
         rows = [s for s in steps if s.phase == phase]
         if not rows:
             continue

@@ -1,0 +1,74 @@
+"""Shared helpers for the benchmarks in this folder (stdlib + NumPy only).
+
+Not a benchmark itself: ``startup.py`` and ``engine.py`` import it from their own folder.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass
+class Summary:
+    """Order statistics of one series of timings, in seconds."""
+
+    label: str
+    samples: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def low(self) -> float:
+        return min(self.samples)
+
+    def quartiles(self) -> tuple[float, float]:
+        if len(self.samples) < 2:
+            return self.samples[0], self.samples[0]
+        q = statistics.quantiles(self.samples, n=4, method="inclusive")
+        return q[0], q[2]
+
+
+def environment_lines() -> list[str]:
+    """What a reader needs to compare numbers between machines and runs."""
+    try:
+        import numpy as np
+
+        numpy_version = np.__version__
+    except ImportError:  # pragma: no cover - numpy is a dependency of nncalc
+        numpy_version = "not installed"
+    coretype = os.environ.get("OPENBLAS_CORETYPE")
+    lines = [
+        f"python {platform.python_version()} ({sys.executable})",
+        f"numpy {numpy_version}; cores: {os.cpu_count()}; {platform.machine()}",
+        "OPENBLAS_CORETYPE="
+        + (f"{coretype} (set: it slows NumPy; both sides share it)" if coretype else "<unset>"),
+    ]
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        lines.append("PYTHONDONTWRITEBYTECODE is set: modules without a .pyc compile every run")
+    return lines
+
+
+def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    """A plain fixed-width table; the first column left-aligned, the others right-aligned."""
+    cells = [list(header), *[list(r) for r in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:
+        parts = [
+            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)
+        ]
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
+
+
+def verdict(ratio: float, target: float) -> str:
+    return f"within target (≤ {target:g})" if ratio <= target else f"ABOVE target (≤ {target:g})"

@@ -1,0 +1,279 @@
+"""Engine benchmark: `nncalc.solve` versus a hand-written NumPy reference of the same math.
+
+The problem: a 784-256-10 network (hidden relu, softmax output, cross-entropy, mean over the
+batch), a batch of 1024 random samples with one-hot targets, weights from
+``init: {seed: 7, scale: 0.05}``; one forward pass, backward pass and gradient step.
+
+It is built once through the library (``nncalc.problem_from_dict``; not timed).  Then:
+
+1. both sides are run once and every shared quantity (Z, A, loss, deltas, f', gradients,
+   updated parameters) is compared with ``np.allclose``, so the timing compares equal work;
+2. ``nncalc.solve(problem)`` and the reference are timed alternately (the order flips every
+   round), and the medians and their ratio are printed (target: ratio ≤ 1.25);
+3. if the ratio is above the target (or with ``--profile``), it shows where nncalc's time
+   goes: cProfile of ``solve`` and a side-by-side timing of its pieces.
+
+It only reports: the exit status is 0 whatever the ratio (1 only if the two sides disagree,
+which makes the timing meaningless).
+
+    python bench/engine.py                 # 20 interleaved repetitions after 2 warm-ups
+    python bench/engine.py --reps 40 --profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import pstats
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from _common import Summary, environment_lines, table, verdict
+
+import nncalc
+
+TARGET_RATIO = 1.25
+INPUTS, HIDDEN, OUTPUTS = 784, 256, 10
+LEARNING_RATE = 0.1
+
+Arrays = dict[str, Any]
+
+
+def make_problem(batch: int, data_seed: int) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The nncalc Problem plus X (inputs × batch) and Y (outputs × batch) as the reference uses."""
+    rng = np.random.default_rng(data_seed)
+    samples = rng.standard_normal((batch, INPUTS))
+    labels = rng.integers(0, OUTPUTS, batch)
+    one_hot = np.zeros((batch, OUTPUTS))
+    one_hot[np.arange(batch), labels] = 1.0
+    problem = nncalc.problem_from_dict(
+        {
+            "name": "bench: 784-256-10, relu + softmax, cross-entropy",
+            "network": {
+                "input": INPUTS,
+                "layers": [
+                    {"units": HIDDEN, "activation": "relu"},
+                    {"units": OUTPUTS, "activation": "softmax"},
+                ],
+            },
+            "loss": "cross_entropy",
+            "reduction": "mean",
+            "learning_rate": LEARNING_RATE,
+            "init": {"seed": 7, "scale": 0.05},
+            "x": samples.tolist(),  # a list of samples, as a problem file has it
+            "y": one_hot.tolist(),
+        }
+    )
+    x, y = samples.T.copy(), one_hot.T.copy()  # samples are columns
+    if not (np.array_equal(problem.x, x) and np.array_equal(problem.y, y)):
+        sys.exit("error: the problem's x or y differs from the data given")
+    return problem, x, y
+
+
+def reference(params: Arrays, x: np.ndarray, y: np.ndarray, rate: float) -> Arrays:
+    """Forward, backward and update written out directly in NumPy (samples are columns)."""
+    w1, b1, w2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    batch = x.shape[1]
+    z1 = w1 @ x + b1[:, None]
+    a1 = np.maximum(z1, 0.0)  # relu
+    z2 = w2 @ a1 + b2[:, None]
+    shifted = z2 - z2.max(axis=0, keepdims=True)
+    e = np.exp(shifted)
+    total = e.sum(axis=0, keepdims=True)
+    a2 = e / total  # softmax
+    log_a2 = shifted - np.log(total)  # log-softmax
+    loss = float(-(y * log_a2).sum() / batch)  # mean cross-entropy
+    delta2 = (a2 - y) / batch
+    dw2 = delta2 @ a1.T
+    db2 = delta2.sum(axis=1)
+    da1 = w2.T @ delta2
+    fprime1 = z1 > 0
+    delta1 = da1 * fprime1
+    dw1 = delta1 @ x.T
+    db1 = delta1.sum(axis=1)
+    return {
+        "Z1": z1,
+        "A1": a1,
+        "Z2": z2,
+        "A2": a2,
+        "loss": loss,
+        "delta2": delta2,
+        "dW2": dw2,
+        "db2": db2,
+        "dA1": da1,
+        "fprime1": fprime1,
+        "delta1": delta1,
+        "dW1": dw1,
+        "db1": db1,
+        "W1_new": w1 - rate * dw1,
+        "b1_new": b1 - rate * db1,
+        "W2_new": w2 - rate * dw2,
+        "b2_new": b2 - rate * db2,
+    }
+
+
+def check_agreement(problem: Any, x: np.ndarray, y: np.ndarray) -> None:
+    values = nncalc.solve(problem).values
+    ref = reference(problem.parameters, x, y, problem.learning_rate)
+    rows, bad = [], []
+    for name, want in ref.items():
+        got = values.get(name)
+        if got is None:
+            bad.append(f"{name}: missing from nncalc's solution")
+            continue
+        same = np.shape(got) == np.shape(want) and np.allclose(got, want)
+        diff = float(np.max(np.abs(np.asarray(got, float) - np.asarray(want, float))))
+        rows.append([name, "×".join(map(str, np.shape(got))) or "scalar", f"{diff:.1e}"])
+        if not same:
+            bad.append(f"{name}: not allclose (max |difference| {diff:.3g})")
+    print("agreement (np.allclose on every quantity):", "ok" if not bad else "FAILED")
+    worst = max(rows, key=lambda r: float(r[2]))
+    print(f"  {len(rows)} quantities, largest max |difference|: {worst[2]} ({worst[0]})")
+    if bad:
+        print("\n".join("  " + b for b in bad))
+        sys.exit(1)
+
+
+def time_pair(
+    target: Callable[[], object], base: Callable[[], object], reps: int, warmup: int
+) -> tuple[list[float], list[float]]:
+    for _ in range(warmup):
+        target()
+        base()
+    t_samples: list[float] = []
+    b_samples: list[float] = []
+    for r in range(reps):
+        pairs = [(target, t_samples), (base, b_samples)]
+        for fn, out in pairs if r % 2 == 0 else pairs[::-1]:
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return t_samples, b_samples
+
+
+# ---------------------------------------------------------------------------------------------
+# Where nncalc's time goes
+
+
+def profile(problem: Any, runs: int = 5, top: int = 18) -> None:
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(runs):
+        nncalc.solve(problem)
+    prof.disable()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(top)
+    lines = [ln for ln in out.getvalue().splitlines() if ln.strip()]
+    start = next(i for i, ln in enumerate(lines) if ln.lstrip().startswith("ncalls"))
+    print(f"\ncProfile of nncalc.solve ({runs} calls), top {top} by own time:")
+    print("\n".join("  " + ln for ln in lines[start:]))
+
+
+def pieces(problem: Any, x: np.ndarray, reps: int) -> None:
+    """Median time of each piece that differs between nncalc and the reference."""
+    from nncalc.engine import Elementwise
+
+    act = Elementwise(problem.layers[0])
+    w1, b1 = problem.parameters["W1"], problem.parameters["b1"]
+    z1 = w1 @ x + b1[:, None]
+    solution = nncalc.solve(problem)
+    values = [s.value for s in solution.steps if isinstance(s.value, np.ndarray)]
+    y = problem.y
+
+    cases: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
+        ("relu f(Z1): expr tree vs np.maximum", lambda: act.forward(z1), lambda: np.maximum(z1, 0)),
+        (
+            "relu f'(Z1): expr tree (heaviside) vs Z1 > 0",
+            lambda: act.derivative(z1),
+            lambda: z1 > 0,
+        ),
+        (
+            f"finite check of the {len(values)} recorded arrays (reference: none)",
+            lambda: [np.all(np.isfinite(v)) for v in values],
+            lambda: None,
+        ),
+        (
+            "one-hot test np.allclose(y.sum(0), 1) (reference: none)",
+            lambda: np.allclose(y.sum(axis=0), 1.0),
+            lambda: None,
+        ),
+        ("shared: W1 @ X (both sides do this)", lambda: w1 @ x, lambda: None),
+    ]
+    rows = []
+    for label, ours, theirs in cases:
+        a, b = time_pair(ours, theirs, reps, 2)
+        ma, mb = Summary(label, a).median, Summary(label, b).median
+        rows.append([label, f"{ma * 1e3:.3f}", f"{mb * 1e3:.3f}", f"{(ma - mb) * 1e3:+.3f}"])
+    print("\npieces (median ms over interleaved repetitions):")
+    print(table(rows, ["piece", "nncalc", "reference", "difference"]))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=20, help="timed repetitions per side (20)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed calls per side first (2)")
+    parser.add_argument("--batch", type=int, default=1024, help="samples in the batch (1024)")
+    parser.add_argument("--data-seed", type=int, default=0, help="seed of the random x and y")
+    parser.add_argument(
+        "--profile", action="store_true", help="show where the time goes even within target"
+    )
+    args = parser.parse_args(argv)
+
+    print(
+        f"engine benchmark: {INPUTS}-{HIDDEN}-{OUTPUTS}, relu + softmax, cross_entropy (mean), "
+        f"batch {args.batch}, init seed 7 scale 0.05"
+    )
+    for line in environment_lines():
+        print("  " + line)
+    start = time.perf_counter()
+    problem, x, y = make_problem(args.batch, args.data_seed)
+    print(
+        f"  problem built via nncalc.problem_from_dict in {time.perf_counter() - start:.1f} s "
+        "(not timed)\n"
+    )
+    check_agreement(problem, x, y)
+
+    params = {k: v.copy() for k, v in problem.parameters.items()}
+    rate = problem.learning_rate
+    t, b = time_pair(
+        lambda: nncalc.solve(problem),
+        lambda: reference(params, x, y, rate),
+        args.reps,
+        args.warmup,
+    )
+    target = Summary("nncalc.solve(problem)", t)
+    base = Summary("NumPy reference (same math)", b)
+    ratio = target.median / base.median
+    rows = []
+    for res, r in ((base, "1.00"), (target, f"{ratio:.2f}")):
+        q1, q3 = res.quartiles()
+        rows.append(
+            [
+                res.label,
+                f"{res.median * 1e3:.2f}",
+                f"{res.low * 1e3:.2f}",
+                f"{q1 * 1e3:.2f}–{q3 * 1e3:.2f}",
+                r,
+            ]
+        )
+    print(f"\n{args.reps} interleaved repetitions per side after {args.warmup} warm-up(s):")
+    print(table(rows, ["", "median ms", "min ms", "IQR ms", "ratio"]))
+    print(f"ratio {ratio:.2f}: {verdict(ratio, TARGET_RATIO)}")
+
+    if ratio > TARGET_RATIO or args.profile:
+        profile(problem)
+        pieces(problem, x, max(args.reps, 20))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Every command and every problem key is documented, with an example."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from nncalc.cli import app
+from nncalc.problem import LOSSES
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def command_names() -> list[str]:
+    return sorted(c.name or c.callback.__name__ for c in app.registered_commands if c.callback)
+
+
+def test_there_are_commands() -> None:
+    assert "solve" in command_names()
+
+
+@pytest.mark.parametrize("command", command_names())
+def test_every_command_has_help_with_an_example(command: str, runner: CliRunner) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert f"nncalc {command} " in result.stdout  # an example in the epilog
+    assert f"nncalc {command}" in README
+
+
+def test_top_level_help_and_version(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0 and "solve" in result.stdout
+    version = runner.invoke(app, ["--version"])
+    assert version.exit_code == 0 and version.stdout.startswith("nncalc 0.")
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_every_loss_is_documented(loss: str) -> None:
+    assert f"`{loss}`" in README
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        *("name", "network.input", "network.layers[i].units", "network.layers[i].activation"),
+        *("network.layers[i].bias", "loss", "reduction", "learning_rate", "parameters"),
+        *("init", "frozen", "x", "y"),
+    ],
+)
+def test_every_problem_key_is_documented(key: str) -> None:
+    assert f"| `{key}` |" in README
+
+
+def test_typer_is_only_in_the_cli() -> None:
+    package = Path(__file__).resolve().parent.parent / "nncalc"
+    users = sorted(p.name for p in package.glob("*.py") if "import typer" in p.read_text())
+    assert users == ["cli.py"]
+    assert typer  # the CLI layer's dependency is importable

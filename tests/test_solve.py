@@ -1,0 +1,222 @@
+"""`nncalc solve`: formats, filters, gradient check and exit codes, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nncalc.cli import app
+
+CANONICAL_A4 = [
+    *("Z1", "A1", "Z2", "A2", "loss", "delta2", "dW2", "db2", "dA1", "fprime1", "delta1"),
+    *("dW1", "db1", "W1_new", "b1_new", "W2_new", "b2_new"),
+]
+
+
+def solve(runner: CliRunner, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["solve", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_json_has_every_canonical_quantity_at_full_precision(runner: CliRunner, a4: Path) -> None:
+    code, out, _ = solve(runner, str(a4), "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert list(doc["values"]) == CANONICAL_A4
+    assert [s["name"] for s in doc["steps"]] == CANONICAL_A4
+    assert {s["phase"] for s in doc["steps"]} == {"forward", "backward", "update"}
+    # full precision, not the 4 shown decimals: -log(softmax(Z2))_1 by hand
+    assert doc["values"]["loss"] == pytest.approx(1.5221239173780619, abs=1e-15)
+    delta1 = doc["values"]["delta1"]
+    assert len(delta1) == 3 and delta1[0] == pytest.approx(
+        0.7 * 0.78175215 * (1 + np.cos(1.35)), abs=1e-8
+    )
+    assert np.shape(doc["values"]["W1_new"]) == (3, 4)  # matrices are lists of rows
+    step = doc["steps"][CANONICAL_A4.index("delta1")]
+    assert step == {
+        "phase": "backward",
+        "name": "delta1",
+        "equation": "δ1 = (W2ᵀ·δ2) ⊙ f1'(Z1)",
+        "latex": r"\delta_{1} = \left(W_{2}^{\top} \delta_{2}\right) \odot f_{1}'(Z_{1})",
+        "value": delta1,
+    }
+    assert doc["problem"]["name"] == "DS4023 Assignment 4, Problem 1"
+    assert doc["problem"]["x"] == [1, -1, 0.5, 2]
+    assert doc["problem"]["learning_rate"] == 0.001
+
+
+def test_plain_tables_show_equations_and_values(runner: CliRunner, a4: Path) -> None:
+    code, out, _ = solve(runner, str(a4), "--format", "plain")
+    assert code == 0
+    for title in ("Given", "Forward pass", "Backpropagation", "Update"):
+        assert title in out
+    assert "H = relu(Z1) + sin(Z1)" in out
+    assert "δ1 = (W2ᵀ·δ2) ⊙ f1'(Z1)" in out
+    assert "f1'(Z1) = 1 + cos(Z1) if Z1 > 0, cos(Z1) otherwise" in out
+    assert "⎡ 0.0993  -0.1993   0.2997   0.3987 ⎤" in out  # W1', as in the seed
+    assert "\x1b[" not in out  # no colour codes when not on a terminal
+
+
+def test_default_format_when_piped_is_plain(runner: CliRunner, a4: Path) -> None:
+    assert solve(runner, str(a4))[1] == solve(runner, str(a4), "--format", "plain")[1]
+
+
+def test_precision_changes_the_decimals_shown(runner: CliRunner, a4: Path) -> None:
+    out = solve(runner, str(a4), "-f", "plain", "-p", "6", "-q", "loss")[1]
+    assert "1.522124" in out
+    assert "1.5221 " not in out
+
+
+def test_phase_and_quantity_filters(runner: CliRunner, a4: Path) -> None:
+    doc = json.loads(solve(runner, str(a4), "-f", "json", "--phase", "update")[1])
+    assert list(doc["values"]) == ["W1_new", "b1_new", "W2_new", "b2_new"]
+    doc = json.loads(
+        solve(runner, str(a4), "-f", "json", "--phase", "forward", "--phase", "update")[1]
+    )
+    assert "Z1" in doc["values"] and "W1_new" in doc["values"] and "delta1" not in doc["values"]
+    # aliases are read wherever a name is read
+    doc = json.loads(
+        solve(runner, str(a4), "-f", "json", "-q", "H", "-q", "W1'", "-q", "W2T_delta2")[1]
+    )
+    assert list(doc["values"]) == ["A1", "dA1", "W1_new"]
+    plain = solve(runner, str(a4), "-f", "plain", "-q", "y_hat")[1]
+    assert "Given" not in plain and "ŷ = softmax(Z2)" in plain and "Z1" not in plain
+
+
+def test_unknown_quantity_is_a_clean_error(runner: CliRunner, a4: Path) -> None:
+    code, out, err = solve(runner, str(a4), "-q", "Z9")
+    assert code == 2 and out == ""
+    assert err.startswith("error: --quantity: unknown quantity 'Z9'; this problem has: Z1, A1, Z2")
+
+
+def test_markdown_has_display_math(runner: CliRunner, a4: Path) -> None:
+    out = solve(runner, str(a4), "-f", "markdown")[1]
+    assert out.startswith("# DS4023 Assignment 4, Problem 1\n")
+    assert "## Backpropagation" in out
+    assert (
+        r"$$ Z_{1} = W_{1} x + b_{1} = "
+        r"\left(\begin{array}{r} 1.3500 \\ 0.3500 \\ 0.6000 \end{array}\right) $$"
+        in out
+    )
+
+
+def test_latex_is_a_standalone_document(runner: CliRunner, a4: Path) -> None:
+    out = solve(runner, str(a4), "-f", "latex")[1]
+    assert out.startswith(r"\documentclass")
+    assert out.rstrip().endswith(r"\end{document}")
+    assert r"\section*{DS4023 Assignment 4, Problem 1}" in out
+    assert (
+        r"H = \operatorname{ReLU}(Z_{1}) + \sin(Z_{1}) = \left(\begin{array}{r} 2.3257 \\" in out
+    )
+    assert out.count(r"\[") == out.count(r"\]") == 6 + 17  # given + every quantity
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_latex_compiles_with_pdflatex(runner: CliRunner, a4: Path, tmp_path: Path) -> None:
+    key = tmp_path / "key.tex"
+    assert runner.invoke(app, ["solve", str(a4), "-f", "latex", "-o", str(key)]).exit_code == 0
+    done = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", key.name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert (tmp_path / "key.pdf").stat().st_size > 1000
+
+
+def test_output_file_is_written_whole(runner: CliRunner, a4: Path, tmp_path: Path) -> None:
+    target = tmp_path / "key.json"
+    code, out, _ = solve(runner, str(a4), "-f", "json", "-o", str(target))
+    assert code == 0 and out == ""
+    assert json.loads(target.read_text())["values"]["Z1"] == pytest.approx([1.35, 0.35, 0.6])
+    assert [p.name for p in tmp_path.iterdir()] == ["key.json"]  # no temporary left behind
+
+
+def test_output_into_a_missing_directory_is_a_clean_error(
+    runner: CliRunner, a4: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "nope" / "key.json"
+    code, _, err = solve(runner, str(a4), "-f", "json", "-o", str(target))
+    assert code == 2
+    assert err == f"error: {target}: cannot write: No such file or directory\n"
+
+
+def test_gradcheck_passes_on_a4(runner: CliRunner, a4: Path) -> None:
+    code, out, _ = solve(runner, str(a4), "-f", "plain", "--gradcheck", "-q", "loss")
+    assert code == 0
+    line = out.strip().splitlines()[-1]
+    assert line.startswith("gradient check: max relative error ")
+    assert line.endswith("over 23 entries: ok")
+    assert float(line.split()[5]) < 1e-6
+
+
+def test_gradcheck_goes_to_stderr_for_json(runner: CliRunner, a4: Path) -> None:
+    code, out, err = solve(runner, str(a4), "-f", "json", "--gradcheck")
+    assert code == 0
+    json.loads(out)  # stdout stays valid JSON
+    assert "gradient check:" in err
+
+
+def test_gradcheck_fails_where_finite_differences_straddle_a_kink(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # Z1 = 0 exactly: relu is not differentiable there, so the check must fail loudly.
+    problem = tmp_path / "kink.yaml"
+    problem.write_text(
+        "network: {input: 1, layers: [{units: 1, activation: relu}]}\n"
+        "loss: half_sse\nlearning_rate: 0.1\n"
+        "parameters: {W1: [[1.0]], b1: [0.0]}\nx: [0]\ny: [1]\n"
+    )
+    code, out, _ = solve(runner, str(problem), "-f", "plain", "--gradcheck")
+    assert code == 1
+    assert "FAILED (tolerance 1e-06)" in out
+
+
+def test_help_lists_every_option_and_an_example(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["solve", "--help"])
+    assert result.exit_code == 0
+    for option in ("--format", "--precision", "--phase", "--quantity", "--gradcheck", "--output"):
+        assert option in result.stdout
+    assert "nncalc solve problems/a4.yaml --format json" in result.stdout
+
+
+def _installed_command() -> list[str]:
+    script = Path(sys.executable).parent / "nncalc"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "nncalc"]
+
+
+def test_installed_command_runs_in_a_real_process(a4: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
+    done = subprocess.run(
+        [*_installed_command(), "solve", str(a4), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["values"]["A2"] == pytest.approx([0.21825, 0.78175], abs=1e-5)
+
+
+def test_python_dash_m_runs_and_bad_input_exits_2_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("network: {input: 2}\nloss: mse\nlearning_rate: 0.1\nx: [1, 2]\ny: [0]\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "nncalc", "solve", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == f"error: {bad}:1: network: missing required key 'layers'\n"
