@@ -117,10 +117,11 @@ def report(cmds: Sequence[Command], results: Sequence[Summary]) -> list[float]:
                 f"{res.low * 1e3:.1f}",
                 f"{q1 * 1e3:.1f}–{q3 * 1e3:.1f}",
                 "1.00" if cmd.baseline else f"{ratio:.2f}",
+                "1.00" if cmd.baseline else f"{res.low / base.low:.2f}",
                 "" if cmd.baseline else verdict(ratio, TARGET_RATIO),
             ]
         )
-    header = ["command", "median ms", "min ms", "IQR ms", "ratio", ""]
+    header = ["command", "median ms", "min ms", "IQR ms", "ratio", "min ratio", ""]
     print(table(rows, header))
     return ratios
 

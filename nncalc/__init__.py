@@ -31,14 +31,14 @@ __all__ = [
 
 if TYPE_CHECKING:
     from nncalc.engine import Solution, Step, solve
-    from nncalc.gradcheck import gradcheck
+    from nncalc.finite_diff import gradcheck
     from nncalc.problem import Problem, load_problem, problem_from_dict
 
 _LAZY = {
     "Solution": "nncalc.engine",
     "Step": "nncalc.engine",
     "solve": "nncalc.engine",
-    "gradcheck": "nncalc.gradcheck",
+    "gradcheck": "nncalc.finite_diff",
     "Problem": "nncalc.problem",
     "load_problem": "nncalc.problem",
     "problem_from_dict": "nncalc.problem",

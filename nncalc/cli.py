@@ -165,7 +165,7 @@ def _check_quantity(solution: Solution, name: str) -> None:
 
 
 def _run_gradcheck(problem: Problem, *, to_stderr: bool) -> None:
-    from nncalc.gradcheck import TOLERANCE, gradcheck
+    from nncalc.finite_diff import TOLERANCE, gradcheck
 
     result = gradcheck(problem)
     verdict = "ok" if result.ok else f"FAILED (tolerance {TOLERANCE:g})"

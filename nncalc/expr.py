@@ -31,9 +31,7 @@ class ExpressionError(NncalcError):
         self.position = position
 
 
-# ---------------------------------------------------------------------------------------------
-# Expression tree
-# ---------------------------------------------------------------------------------------------
+# --- Expression tree -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -137,9 +135,7 @@ _CONSTANTS = {"pi": math.pi, "e": math.e}
 _HINTS = {"ln": "log", "X": "x", "z": "x", "ReLU": "relu", "sigma": "sigmoid"}
 _MAX_EXPONENT = 64.0
 
-# ---------------------------------------------------------------------------------------------
-# Tokenizer and parser
-# ---------------------------------------------------------------------------------------------
+# --- Tokenizer and parser ------------------------------------------------------------------------
 
 _NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -237,15 +233,16 @@ class _Parser:
     def unexpected(self, expected: str) -> ExpressionError:
         tok = self.tok
         if tok.kind == "end":
-            return self.error(f"unexpected end of expression; expected {expected}", tok.pos)
+            return self.error("unexpected end of expression", tok.pos, f"; expected {expected}")
         if tok.text == "=":
             return self.error("'=' is not allowed (no assignments or keyword arguments)", tok.pos)
         if tok.text == ",":
             return self.error("',' is only allowed between function arguments", tok.pos)
         if tok.text == ")" and self.nesting == 0:
             return self.error("unmatched ')'", tok.pos)
-        hint = "; is a '*' missing?" if tok.kind in ("num", "name") or tok.text == "(" else ""
-        return self.error(f"unexpected {tok.text!r}; expected {expected}", tok.pos, hint)
+        missing = tok.kind in ("num", "name") or tok.text == "("
+        hint = f"; expected {expected}" + (" (is a '*' missing?)" if missing else "")
+        return self.error(f"unexpected {tok.text!r}", tok.pos, hint)
 
     def expression(self) -> Node:
         node = self.term()
@@ -308,7 +305,7 @@ class _Parser:
         if self.tok.kind == "end":
             raise self.error("unclosed '('", opening.pos)
         if self.tok.text != ")":
-            raise self.unexpected(f"{expected} to close '(' at column {opening.pos + 1}")
+            raise self.unexpected(f"{expected} to close the '(' at column {opening.pos + 1}")
         self.advance()
         self.nest(opening.pos, -1)
 
@@ -363,9 +360,7 @@ class _Parser:
         return self.checked(Call(name.text, args[0][0], param), name.pos)
 
 
-# ---------------------------------------------------------------------------------------------
-# Evaluation
-# ---------------------------------------------------------------------------------------------
+# --- Evaluation ----------------------------------------------------------------------------------
 
 
 def _sigmoid(u: FloatArray) -> FloatArray:
@@ -434,9 +429,8 @@ def _constant(node: Node) -> float:
     return float(_evaluate(node, 0.0, False))
 
 
-# ---------------------------------------------------------------------------------------------
-# Simplifying constructors: value-preserving up to floating-point rounding for finite operands
-# ---------------------------------------------------------------------------------------------
+# --- Simplifying constructors ---------------------------------------------------------------------
+# Each rule keeps the value (up to rounding) wherever the operands are finite.
 
 
 def _plain(node: Node) -> float | None:
@@ -579,14 +573,12 @@ def _rebuild(node: Node, replace: Callable[[Node], Node | None]) -> Node:
     return node
 
 
-def simplify(node: Node) -> Node:
+def _simplify(node: Node) -> Node:
     """Constant folding and the identities u+0, u·1, u·0, u**1, −(−u) … applied bottom-up."""
     return _rebuild(node, lambda n: None)
 
 
-# ---------------------------------------------------------------------------------------------
-# Derivative
-# ---------------------------------------------------------------------------------------------
+# --- Derivative ----------------------------------------------------------------------------------
 
 
 def _function_derivative(func: str, u: Node, param: float | None) -> Node:
@@ -610,7 +602,7 @@ def _function_derivative(func: str, u: Node, param: float | None) -> Node:
     return rules[func]()
 
 
-def derivative(node: Node) -> Node:
+def _differentiate(node: Node) -> Node:
     """d/dx of `node` by the textbook rules, built through the simplifying constructors."""
     if not node.has_x:  # dc/dx = 0
         return ZERO
@@ -618,34 +610,32 @@ def derivative(node: Node) -> Node:
         case Var():  # dx/dx = 1
             return ONE
         case Neg(u):  # d(−u) = −du
-            return _neg(derivative(u))
+            return _neg(_differentiate(u))
         case Add(a, b):  # d(a + b) = da + db
-            return _add(derivative(a), derivative(b))
+            return _add(_differentiate(a), _differentiate(b))
         case Sub(a, b):  # d(a − b) = da − db
-            return _sub(derivative(a), derivative(b))
+            return _sub(_differentiate(a), _differentiate(b))
         case Mul(a, b):  # product rule: d(ab) = da·b + a·db (one term vanishes for a constant)
             if not a.has_x:
-                return _mul(a, derivative(b))
+                return _mul(a, _differentiate(b))
             if not b.has_x:
-                return _mul(derivative(a), b)
-            return _add(_mul(derivative(a), b), _mul(a, derivative(b)))
+                return _mul(_differentiate(a), b)
+            return _add(_mul(_differentiate(a), b), _mul(a, _differentiate(b)))
         case Div(a, b):  # quotient rule: d(a/b) = (da·b − a·db)/b²
             if not b.has_x:
-                return _div(derivative(a), b)
+                return _div(_differentiate(a), b)
             if not a.has_x:
-                return _neg(_div(_mul(a, derivative(b)), _pow(b, TWO)))
-            top = _sub(_mul(derivative(a), b), _mul(a, derivative(b)))
+                return _neg(_div(_mul(a, _differentiate(b)), _pow(b, TWO)))
+            top = _sub(_mul(_differentiate(a), b), _mul(a, _differentiate(b)))
             return _div(top, _pow(b, TWO))
         case Pow(u, c):  # power rule, constant c: d(u^c) = c·u^(c−1)·du
-            return _mul(_mul(c, _pow(u, _sub(simplify(c), ONE))), derivative(u))
+            return _mul(_mul(c, _pow(u, _sub(_simplify(c), ONE))), _differentiate(u))
         case Call(func, u, param):  # chain rule: d f(u) = du·f'(u)
-            return _mul(derivative(u), _function_derivative(func, u, param))
+            return _mul(_differentiate(u), _function_derivative(func, u, param))
     raise TypeError(f"cannot differentiate {node!r}")
 
 
-# ---------------------------------------------------------------------------------------------
-# Printing
-# ---------------------------------------------------------------------------------------------
+# --- Printing ------------------------------------------------------------------------------------
 
 _ADD, _MUL, _NEG, _POW, _ATOM = 1, 2, 3, 4, 5
 _TEXT_OPS = {Add: " + ", Sub: " - ", Mul: "*", Div: "/"}
@@ -787,9 +777,7 @@ def _display(d: Node) -> tuple[str, str]:
     return text, _cases(u, _latex(yes), _latex(no))
 
 
-# ---------------------------------------------------------------------------------------------
-# Public API
-# ---------------------------------------------------------------------------------------------
+# --- Public API ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -830,7 +818,7 @@ def parse_activation(source: str, *, max_length: int = 1000, max_depth: int = 64
     else:
         tree = _Parser(source, max_depth).parse()
     try:
-        d = simplify(derivative(tree))
+        d = _simplify(_differentiate(tree))
         derivative_text, derivative_latex = _display(d)
     except RecursionError:  # only reachable with a max_depth far above the default
         raise ExpressionError("expression is too complex to differentiate", 0) from None

@@ -252,7 +252,10 @@ def to_rich_text(
         table.add_column("equation", overflow="fold")
         table.add_column("value", no_wrap=True)
         for s in rows:
-            table.add_row(s.label, s.equation.text, matrix_text(s.value, precision))
+            # Text, not str: Rich would read "[y·log ŷ ...]" as markup.
+            table.add_row(
+                Text(s.label), Text(s.equation.text), Text(matrix_text(s.value, precision))
+            )
         console.print(table)
     return out.getvalue()
 
