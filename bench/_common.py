@@ -50,6 +50,11 @@ def environment_lines() -> list[str]:
         "OPENBLAS_CORETYPE="
         + (f"{coretype} (set: it slows NumPy; both sides share it)" if coretype else "<unset>"),
     ]
+    try:
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        lines.append(f"load average (1, 5, 15 min) at start: {load}")
+    except OSError:  # pragma: no cover - not on every platform
+        pass
     if os.environ.get("PYTHONDONTWRITEBYTECODE"):
         lines.append("PYTHONDONTWRITEBYTECODE is set: modules without a .pyc compile every run")
     return lines
@@ -71,4 +76,21 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
 
 
 def verdict(ratio: float, target: float) -> str:
-    return f"within target (≤ {target:g})" if ratio <= target else f"ABOVE target (≤ {target:g})"
+    """'1.234 within target (≤ 1.25)'; three decimals so a ratio that prints as 1.25 is clear."""
+    where = "within" if ratio <= target else "ABOVE"
+    return f"{ratio:.3f} {where} target (≤ {target:g})"
+
+
+def noise_warning(series: Sequence[Summary], limit: float = 0.10) -> str | None:
+    """A warning when a series' interquartile range exceeds `limit` of its median."""
+    noisy = []
+    for res in series:
+        q1, q3 = res.quartiles()
+        if res.median > 0 and (q3 - q1) / res.median > limit:
+            noisy.append(f"{res.label} (IQR {100 * (q3 - q1) / res.median:.0f}% of the median)")
+    if not noisy:
+        return None
+    return (
+        "warning: noisy timings, the machine is probably busy; rerun when it is idle:\n  "
+        + "\n  ".join(noisy)
+    )

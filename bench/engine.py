@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from _common import Summary, environment_lines, table, verdict
+from _common import Summary, environment_lines, noise_warning, table, verdict
 
 import nncalc
 
@@ -281,9 +281,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{args.reps} interleaved repetitions per side after {args.warmup} warm-up(s):")
     print(table(rows, ["", "median ms", "min ms", "IQR ms", "ratio"]))
     print(
-        f"ratio of medians {ratio:.2f}: {verdict(ratio, TARGET_RATIO)}; "
-        f"ratio of minimums {target.low / base.low:.2f} (a cross-check when the machine is busy)"
+        f"ratio of medians {verdict(ratio, TARGET_RATIO)}; "
+        f"ratio of minimums {target.low / base.low:.2f}"
     )
+
+    if warning := noise_warning([base, target]):
+        print(warning)
 
     if ratio > TARGET_RATIO or args.profile:
         profile(problem)

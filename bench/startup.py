@@ -36,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from _common import Summary, environment_lines, table, verdict
+from _common import Summary, environment_lines, noise_warning, table, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
@@ -123,6 +123,8 @@ def report(cmds: Sequence[Command], results: Sequence[Summary]) -> list[float]:
         )
     header = ["command", "median ms", "min ms", "IQR ms", "ratio", "min ratio", ""]
     print(table(rows, header))
+    if warning := noise_warning(results):
+        print(warning)
     return ratios
 
 
@@ -162,6 +164,8 @@ def breakdown(env: Mapping[str, str], runs: int, warmup: int) -> None:
         previous = res.median
     print(f"\nbreakdown ({runs} interleaved runs each after {warmup} warm-up round(s)):")
     print(table(rows, ["step", "median ms", "added ms", "ratio to baseline"]))
+    if warning := noise_warning(results):
+        print(warning)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,7 +292,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.bytecode_cache:
             env.pop("PYTHONDONTWRITEBYTECODE", None)
             env["PYTHONPYCACHEPREFIX"] = pyc_dir
-            mode = f"bytecode cache on (PYTHONPYCACHEPREFIX={pyc_dir})"
+            mode = (
+                "bytecode cache on: PYTHONDONTWRITEBYTECODE removed and "
+                f"PYTHONPYCACHEPREFIX={pyc_dir} for every command"
+            )
         cmds = commands()
         print("startup benchmark:", " ".join(ARGS), f"vs {BASELINE_CODE!r}")
         for line in environment_lines():

@@ -177,7 +177,9 @@ class BinaryCrossEntropy(Loss):
         return -(_xlogy(y, log_a) + _xlogy(1.0 - y, log_1a)).sum(axis=0)
 
     def gradient(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return (a - y) / (a * (1.0 - a))
+        # ∂ℓ/∂ŷ = (ŷ − y)/(ŷ(1 − ŷ)); 0 where ŷ = y, including a saturated ŷ ∈ {0, 1}.
+        denominator = a * (1.0 - a)
+        return np.where(a == y, 0.0, (a - y) / np.where(denominator == 0, 1.0, denominator))
 
 
 class SquaredError(Loss):
@@ -283,7 +285,8 @@ class Solution:
         one_column = isinstance(value, np.ndarray) and value.ndim == 2 and value.shape[1] == 1
         if self.problem.single and one_column and not name.startswith(("W", "dW")):
             value = value[:, 0]  # one sample: show column vectors as vectors
-        if not np.all(np.isfinite(value)):
+        # A sum is finite only if every entry is (cheap); only then skip the full check.
+        if not (np.isfinite(np.sum(value)) or np.all(np.isfinite(value))):
             raise NumericError(
                 "the value is not finite (overflow or an invalid operation such as log of a "
                 "negative number); check the activation and the magnitudes of the inputs",

@@ -363,12 +363,6 @@ class _Parser:
 # --- Evaluation ----------------------------------------------------------------------------------
 
 
-def _sigmoid(u: FloatArray) -> FloatArray:
-    """σ(u) = 1/(1 + e^−u), written so that exp never overflows."""
-    t = np.exp(-np.abs(u))
-    return np.where(u >= 0, 1.0 / (1.0 + t), t / (1.0 + t))
-
-
 def _apply(func: str, u: FloatArray, param: float | None, degrees: bool) -> FloatArray:
     alpha = _DEFAULT_ALPHA.get(func, 0.0) if param is None else param
     if func in ("sin", "cos") and degrees:
@@ -377,7 +371,7 @@ def _apply(func: str, u: FloatArray, param: float | None, degrees: bool) -> Floa
         "relu": lambda v: np.maximum(v, 0.0),
         "leaky_relu": lambda v: np.where(v > 0, v, alpha * v),
         "elu": lambda v: np.where(v > 0, v, alpha * np.expm1(v)),
-        "sigmoid": _sigmoid,
+        "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)),  # e^−v = inf gives the exact limit 0
         "tanh": np.tanh,
         "softplus": lambda v: np.logaddexp(0.0, v),  # log(1 + e^v) without overflow
         "sin": np.sin,
@@ -407,7 +401,11 @@ def _eval(node: Node, z: FloatArray, degrees: bool) -> FloatArray:
         case Call(func, arg, param):
             return _apply(func, _eval(arg, z, degrees), param, degrees)
         case Step(u):
-            return np.heaviside(_eval(u, z, degrees), 0.0)
+            # step(u) = 1 where u > 0, else 0 (NaN stays NaN); a comparison is ~10× np.heaviside.
+            v = _eval(u, z, degrees)
+            out = (v > 0).astype(np.float64)
+            out[np.isnan(v)] = np.nan
+            return out
         case Sign(u):
             return np.sign(_eval(u, z, degrees))
         case IfPos(cond, then, otherwise):
@@ -421,6 +419,8 @@ def _evaluate(node: Node, z: npt.ArrayLike, degrees: bool) -> FloatArray:
     zz = np.asarray(z, dtype=np.float64)
     with np.errstate(all="ignore"):
         out = _eval(node, zz, degrees)
+    if out.shape == zz.shape and out.flags.writeable and not np.shares_memory(out, zz):
+        return out  # already a fresh array of the right shape: no copy
     return np.array(np.broadcast_to(out, zz.shape), dtype=np.float64)
 
 

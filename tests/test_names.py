@@ -53,7 +53,9 @@ def test_names_that_do_not_resolve(name: str, depth: int) -> None:
     st.integers(1, 9),
     st.integers(1, 9),
 )
-def test_every_canonical_name_is_its_own_canonical_name(prefix: str, layer: int, depth: int) -> None:
+def test_every_canonical_name_is_its_own_canonical_name(
+    prefix: str, layer: int, depth: int
+) -> None:
     name = f"{prefix}{layer}"
     assert canonical_name(name, depth) == (name if layer <= depth else None)
 

@@ -1,4 +1,4 @@
-"""Every class of bad problem file: one line on stderr naming file, field and expectation; exit 2."""
+"""Every class of bad problem file: one line on stderr naming file, field, expectation; exit 2."""
 
 from __future__ import annotations
 
@@ -176,7 +176,7 @@ def test_binary_garbage(runner: CliRunner, tmp_path: Path) -> None:
 
 def test_alias_bomb_is_stopped(runner: CliRunner, tmp_path: Path) -> None:
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    for prev, name in zip("abcdefgh", "bcdefghi"):
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
         lines.append(f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]")
     problem = tmp_path / "bomb.yaml"
     problem.write_text("\n".join(lines) + "\n")

@@ -103,8 +103,7 @@ def test_markdown_has_display_math(runner: CliRunner, a4: Path) -> None:
     assert "## Backpropagation" in out
     assert (
         r"$$ Z_{1} = W_{1} x + b_{1} = "
-        r"\left(\begin{array}{r} 1.3500 \\ 0.3500 \\ 0.6000 \end{array}\right) $$"
-        in out
+        r"\left(\begin{array}{r} 1.3500 \\ 0.3500 \\ 0.6000 \end{array}\right) $$" in out
     )
 
 
@@ -113,9 +112,7 @@ def test_latex_is_a_standalone_document(runner: CliRunner, a4: Path) -> None:
     assert out.startswith(r"\documentclass")
     assert out.rstrip().endswith(r"\end{document}")
     assert r"\section*{DS4023 Assignment 4, Problem 1}" in out
-    assert (
-        r"H = \operatorname{ReLU}(Z_{1}) + \sin(Z_{1}) = \left(\begin{array}{r} 2.3257 \\" in out
-    )
+    assert r"H = \operatorname{ReLU}(Z_{1}) + \sin(Z_{1}) = \left(\begin{array}{r} 2.3257 \\" in out
     assert out.count(r"\[") == out.count(r"\]") == 6 + 17  # given + every quantity
 
 
