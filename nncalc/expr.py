@@ -363,9 +363,22 @@ class _Parser:
 # --- Evaluation ----------------------------------------------------------------------------------
 
 
-def _apply(func: str, u: FloatArray, param: float | None, degrees: bool) -> FloatArray:
+@dataclass(frozen=True)
+class Variant:
+    """A way of evaluating a formula differently, to recognise a student's slip.
+
+    ``degrees``: sin and cos read their argument in degrees (a calculator in degree mode).
+    ``step``: relu's step in a derivative taken as this constant everywhere (0: the relu
+    part dropped; 1: relu' applied as 1 for every input).
+    """
+
+    degrees: bool = False
+    step: float | None = None
+
+
+def _apply(func: str, u: FloatArray, param: float | None, variant: Variant) -> FloatArray:
     alpha = _DEFAULT_ALPHA.get(func, 0.0) if param is None else param
-    if func in ("sin", "cos") and degrees:
+    if func in ("sin", "cos") and variant.degrees:
         u = np.deg2rad(u)
     table: dict[str, Callable[[FloatArray], FloatArray]] = {
         "relu": lambda v: np.maximum(v, 0.0),
@@ -384,7 +397,7 @@ def _apply(func: str, u: FloatArray, param: float | None, degrees: bool) -> Floa
     return table[func](u)
 
 
-def _eval(node: Node, z: FloatArray, degrees: bool) -> FloatArray:
+def _eval(node: Node, z: FloatArray, variant: Variant) -> FloatArray:
     """Walk the tree once over whole arrays (vectorised; the caller silences numpy warnings)."""
     match node:
         case Num(value):
@@ -392,33 +405,35 @@ def _eval(node: Node, z: FloatArray, degrees: bool) -> FloatArray:
         case Var():
             return z
         case Neg(u):
-            return -_eval(u, z, degrees)
+            return -_eval(u, z, variant)
         case Binary(a, b):
             op = {Add: np.add, Sub: np.subtract, Mul: np.multiply, Div: np.divide}[type(node)]
-            return np.asarray(op(_eval(a, z, degrees), _eval(b, z, degrees)), dtype=np.float64)
+            return np.asarray(op(_eval(a, z, variant), _eval(b, z, variant)), dtype=np.float64)
         case Pow(base, exponent):
-            return np.power(_eval(base, z, degrees), _constant(exponent))
+            return np.power(_eval(base, z, variant), _constant(exponent))
         case Call(func, arg, param):
-            return _apply(func, _eval(arg, z, degrees), param, degrees)
+            return _apply(func, _eval(arg, z, variant), param, variant)
         case Step(u):
             # step(u) = 1 where u > 0, else 0 (NaN stays NaN); a comparison is ~10× np.heaviside.
-            v = _eval(u, z, degrees)
+            v = _eval(u, z, variant)
+            if variant.step is not None:  # a student's version of relu': dropped, or 1 everywhere
+                return np.where(np.isnan(v), np.nan, variant.step)
             out = (v > 0).astype(np.float64)
             out[np.isnan(v)] = np.nan
             return out
         case Sign(u):
-            return np.sign(_eval(u, z, degrees))
+            return np.sign(_eval(u, z, variant))
         case IfPos(cond, then, otherwise):
-            c = _eval(cond, z, degrees)
-            chosen = np.where(c > 0, _eval(then, z, degrees), _eval(otherwise, z, degrees))
+            c = _eval(cond, z, variant)
+            chosen = np.where(c > 0, _eval(then, z, variant), _eval(otherwise, z, variant))
             return np.where(np.isnan(c), np.nan, chosen)
     raise TypeError(f"not an expression node: {node!r}")
 
 
-def _evaluate(node: Node, z: npt.ArrayLike, degrees: bool) -> FloatArray:
+def _evaluate(node: Node, z: npt.ArrayLike, variant: Variant) -> FloatArray:
     zz = np.asarray(z, dtype=np.float64)
     with np.errstate(all="ignore"):
-        out = _eval(node, zz, degrees)
+        out = _eval(node, zz, variant)
     if out.shape == zz.shape and out.flags.writeable and not np.shares_memory(out, zz):
         return out  # already a fresh array of the right shape: no copy
     return np.array(np.broadcast_to(out, zz.shape), dtype=np.float64)
@@ -747,6 +762,12 @@ def _latex(node: Node) -> str:
     raise TypeError(f"cannot print {node!r}")
 
 
+def _walk(node: Node) -> Iterator[Node]:
+    yield node
+    for kid in node.children():
+        yield from _walk(kid)
+
+
 def _conditions(node: Node) -> list[Node]:
     """The arguments u of every `u > 0` test (Step and IfPos) in the tree."""
     own = [node.u] if isinstance(node, Step) else [node.cond] if isinstance(node, IfPos) else []
@@ -792,13 +813,22 @@ class Activation:
     tree: Node = field(repr=False, compare=False)
     derivative_tree: Node = field(repr=False, compare=False)
 
-    def __call__(self, z: npt.ArrayLike, *, degrees: bool = False) -> FloatArray:
+    def __call__(
+        self, z: npt.ArrayLike, *, degrees: bool = False, variant: Variant | None = None
+    ) -> FloatArray:
         """f(z) elementwise; with `degrees`, sin and cos read their argument in degrees."""
-        return _evaluate(self.tree, z, degrees)
+        return _evaluate(self.tree, z, variant or Variant(degrees=degrees))
 
-    def derivative(self, z: npt.ArrayLike, *, degrees: bool = False) -> FloatArray:
+    def derivative(
+        self, z: npt.ArrayLike, *, degrees: bool = False, variant: Variant | None = None
+    ) -> FloatArray:
         """f'(z) elementwise, from the printed derivative formula (relu'(0) = 0)."""
-        return _evaluate(self.derivative_tree, z, degrees)
+        return _evaluate(self.derivative_tree, z, variant or Variant(degrees=degrees))
+
+    @property
+    def has_step(self) -> bool:
+        """Whether the derivative contains relu's step (so "relu' dropped" is a possible slip)."""
+        return any(isinstance(n, Step) for n in _walk(self.derivative_tree))
 
 
 def parse_activation(source: str, *, max_length: int = 1000, max_depth: int = 64) -> Activation:
