@@ -441,7 +441,7 @@ def _evaluate(node: Node, z: npt.ArrayLike, variant: Variant) -> FloatArray:
 
 def _constant(node: Node) -> float:
     """The value of an x-free subtree (exponents and alpha)."""
-    return float(_evaluate(node, 0.0, False))
+    return float(_evaluate(node, 0.0, Variant()))
 
 
 # --- Simplifying constructors ---------------------------------------------------------------------
