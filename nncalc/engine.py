@@ -23,6 +23,7 @@ from nncalc.errors import NumericError
 from nncalc.names import canonical_name
 
 if TYPE_CHECKING:
+    from nncalc.expr import Variant
     from nncalc.problem import Layer, Problem
 
 PHASES = ("forward", "backward", "update")
@@ -90,13 +91,13 @@ class Elementwise:
         assert layer.elementwise is not None
         self.f = layer.elementwise
 
-    def forward(self, z: np.ndarray) -> np.ndarray:
-        return self.f(z)
+    def forward(self, z: np.ndarray, variant: Variant | None = None) -> np.ndarray:
+        return self.f(z, variant=variant)
 
-    def derivative(self, z: np.ndarray) -> np.ndarray:
-        return self.f.derivative(z)
+    def derivative(self, z: np.ndarray, variant: Variant | None = None) -> np.ndarray:
+        return self.f.derivative(z, variant=variant)
 
-    def formula(self, z: Formula, index: int) -> Formula:
+    def formula(self, z: Formula) -> Formula:
         return Formula(_substitute(self.f.text, z.text), _substitute(self.f.latex, z.latex))
 
     def derivative_formula(self, z: Formula) -> Formula:
@@ -107,7 +108,7 @@ class Elementwise:
 class Softmax:
     """ŷ = e^Z / Σ e^Z per column; backward through its Jacobian diag(ŷ) − ŷŷᵀ."""
 
-    def forward(self, z: np.ndarray) -> np.ndarray:
+    def forward(self, z: np.ndarray, variant: Variant | None = None) -> np.ndarray:
         # Shifting by the column maximum changes nothing mathematically and keeps e^z finite.
         e = np.exp(z - z.max(axis=0, keepdims=True))
         return e / e.sum(axis=0, keepdims=True)
@@ -123,7 +124,7 @@ class Softmax:
         # (diag(ŷ) − ŷŷᵀ)·g = ŷ ⊙ (g − ŷᵀg), one column per sample, without forming J.
         return a * (grad_a - (a * grad_a).sum(axis=0, keepdims=True))
 
-    def formula(self, z: Formula, index: int) -> Formula:
+    def formula(self, z: Formula) -> Formula:
         return Formula(f"softmax({z.text})", rf"\operatorname{{softmax}}({z.latex})")
 
 
@@ -282,9 +283,6 @@ class Solution:
         return iter(self.steps)
 
     def add(self, phase: str, name: str, equation: Formula, value: Any, label: str = "") -> None:
-        one_column = isinstance(value, np.ndarray) and value.ndim == 2 and value.shape[1] == 1
-        if self.problem.single and one_column and not name.startswith(("W", "dW")):
-            value = value[:, 0]  # one sample: show column vectors as vectors
         # A sum is finite only if every entry is (cheap); only then skip the full check.
         if not (np.isfinite(np.sum(value)) or np.all(np.isfinite(value))):
             raise NumericError(
@@ -322,152 +320,271 @@ class Symbols:
         return f"A{layer} ({self.a(layer).text})" if self.a(layer).text != f"A{layer}" else ""
 
 
+def _delta(layer: int) -> Formula:
+    return sym("δ", layer, r"\delta")
+
+
+_NAME = re.compile(r"(Z|A|dA|fprime|delta|dW|db)(\d+)|(W|b)(\d+)_new|(loss)")
+
+
+def split_name(name: str) -> tuple[str, int]:
+    """'dW2' → ('dW', 2); 'W1_new' → ('W_new', 1); 'loss' → ('loss', 0)."""
+    match = _NAME.fullmatch(name)
+    if not match:
+        raise KeyError(name)
+    if match.group(1):
+        return match.group(1), int(match.group(2))
+    if match.group(3):
+        return f"{match.group(3)}_new", int(match.group(4))
+    return "loss", 0
+
+
+# ---------------------------------------------------------------------------
+# The network: every quantity as a rule of the quantities before it
+
+
+class Network:
+    """The problem's layers as rules: each quantity is computed from named earlier ones.
+
+    :meth:`compute` holds the math, one rule per kind of quantity, each backward rule
+    right after the forward rule it differentiates.  Values are held with samples as
+    columns (a single sample is a (units, 1) column); :meth:`shown` and
+    :meth:`internal` convert to and from the shapes users see (a vector for one sample).
+    """
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.depth = problem.depth
+        self.acts: list[Elementwise | Softmax] = [
+            Softmax() if layer.is_softmax else Elementwise(layer) for layer in problem.layers
+        ]
+        self.loss = make_loss(problem.loss)
+        batch = problem.batch_size
+        self.scale = 1.0 / batch if problem.reduction == "mean" and batch > 1 else 1.0
+        self.fast_output = _fast_output_delta(self.acts[-1], self.loss)
+        self.symbols = Symbols(self.depth)
+
+    # -- the order of a worked solution ------------------------------------------
+
+    def plan(self) -> list[tuple[str, str]]:
+        """(phase, name) of every quantity, in the order a worked solution computes them."""
+        L = self.depth  # noqa: N806 - the number of layers, as in the formulas
+        steps = []
+        for i in range(1, L + 1):
+            steps += [("forward", f"Z{i}"), ("forward", f"A{i}")]
+        steps.append(("forward", "loss"))
+        if not self.fast_output:
+            steps.append(("backward", f"dA{L}"))
+        for i in range(L, 0, -1):
+            if i < L:
+                steps.append(("backward", f"dA{i}"))
+            if isinstance(self.acts[i - 1], Elementwise) and (i < L or not self.fast_output):
+                steps.append(("backward", f"fprime{i}"))
+            steps.append(("backward", f"delta{i}"))
+            steps.append(("backward", f"dW{i}"))
+            if self.problem.layers[i - 1].bias:
+                steps.append(("backward", f"db{i}"))
+        for i, layer in enumerate(self.problem.layers, start=1):
+            steps.append(("update", f"W{i}_new"))
+            if layer.bias:
+                steps.append(("update", f"b{i}_new"))
+        return steps
+
+    def given(self) -> dict[str, Any]:
+        """The known values every rule may read: A0 = x, y and the parameters."""
+        return {"A0": self.problem.x, "y": self.problem.y, **self.problem.parameters}
+
+    def inputs(self, name: str) -> list[str]:
+        """The computed quantities (not x, y or parameters) that ``name``'s rule reads."""
+        kind, i = split_name(name)
+        L = self.depth  # noqa: N806
+        if kind == "Z":
+            return [f"A{i - 1}"] if i > 1 else []
+        if kind in ("A", "fprime"):
+            return [f"Z{i}"]
+        if kind == "loss":
+            return [f"Z{L}", f"A{L}"]
+        if kind == "dA":
+            return [f"A{L}"] if i == L else [f"delta{i + 1}"]
+        if kind == "delta":
+            if i == L and self.fast_output:
+                return [f"A{L}"]
+            if isinstance(self.acts[i - 1], Softmax):
+                return [f"A{i}", f"dA{i}"]
+            return [f"dA{i}", f"fprime{i}"]
+        if kind == "dW":
+            return [f"delta{i}"] + ([f"A{i - 1}"] if i > 1 else [])
+        if kind == "db":
+            return [f"delta{i}"]
+        return [f"d{kind[0]}{i}"]  # W_new, b_new
+
+    # -- the math -------------------------------------------------------------------
+
+    def compute(self, name: str, v: dict[str, Any], variant: Variant | None = None) -> Any:
+        """The value of ``name`` from the values ``v`` holds (internal shapes).
+
+        ``variant`` evaluates activations differently (degrees, relu's step) to model a
+        student's slip; everything else is exact.
+        """
+        kind, i = split_name(name)
+        L = self.depth  # noqa: N806
+        act = self.acts[i - 1] if i else None
+        match kind:
+            # Dense layer: Z_l = W_l·A_{l-1} + b_l ...
+            case "Z":
+                z = v[f"W{i}"] @ v[f"A{i - 1}"]
+                return z + v[f"b{i}"][:, None] if self.problem.layers[i - 1].bias else z
+            # ... so ∂L/∂W_l = δ_l·A_{l-1}ᵀ, ∂L/∂b_l = Σ_batch δ_l, ∂L/∂A_{l-1} = W_lᵀ·δ_l.
+            case "dW":
+                return v[f"delta{i}"] @ v[f"A{i - 1}"].T
+            case "db":
+                return v[f"delta{i}"].sum(axis=1)
+            case "dA" if i < L:
+                return v[f"W{i + 1}"].T @ v[f"delta{i + 1}"]
+            # Activation: A_l = f(Z_l), and backward δ_l = ∂L/∂A_l ⊙ f'(Z_l) (or through
+            # softmax's Jacobian).
+            case "A":
+                assert act is not None
+                return act.forward(v[f"Z{i}"], variant)
+            case "fprime":
+                assert isinstance(act, Elementwise)
+                return act.derivative(v[f"Z{i}"], variant)
+            case "delta" if not (i == L and self.fast_output):
+                if isinstance(act, Softmax):
+                    return Softmax.backward(v[f"A{i}"], v[f"dA{i}"])
+                return v[f"dA{i}"] * v[f"fprime{i}"]
+            # Loss: L = (1/B) Σ_b ℓ(ŷ_b, y_b), and its gradient ∂L/∂ŷ ...
+            case "loss":
+                per_sample = self.loss.per_sample(v[f"Z{L}"], v[f"A{L}"], v["y"], self.acts[-1])
+                return float(per_sample.sum() * self.scale)
+            case "dA":
+                return self.loss.gradient(v[f"A{L}"], v["y"]) * self.scale
+            # ... or, for softmax + cross-entropy, δ_L = ŷ·Σy − y directly
+            # (and for sigmoid + binary cross-entropy δ_L = ŷ − y).
+            case "delta":
+                y_hat, y = v[f"A{L}"], v["y"]
+                if isinstance(self.acts[-1], Softmax):
+                    return (y_hat * y.sum(axis=0, keepdims=True) - y) * self.scale
+                return (y_hat - y) * self.scale
+            # Update: one step of gradient descent, θ' = θ − α·∂L/∂θ (frozen: θ' = θ).
+            case "W_new" | "b_new":
+                param = f"{kind[0]}{i}"
+                if param in self.problem.frozen:
+                    return v[param].copy()
+                return v[param] - self.problem.learning_rate * v[f"d{param}"]
+        raise KeyError(name)
+
+    # -- how each rule is written --------------------------------------------------
+
+    def equation(self, name: str) -> Formula:
+        kind, i = split_name(name)
+        s = self.symbols
+        L = self.depth  # noqa: N806
+        batch = self.problem.batch_size
+        per_batch = Formula(" / B", " / B") if self.scale != 1.0 else Formula("", "")
+        if kind == "Z":
+            rhs = sym("W", i) @ s.a(i - 1)
+            if self.problem.layers[i - 1].bias:
+                rhs = rhs + sym("b", i)
+            return sym("Z", i).eq(rhs)
+        if kind == "A":
+            return s.a(i).eq(self.acts[i - 1].formula(sym("Z", i)))
+        if kind == "loss":
+            f = self.loss.formula
+            lead = Formula("", "")
+            if self.scale != 1.0:
+                lead = Formula("(1/B) Σ_b ", r"\frac{1}{B}\sum_b ")
+            elif batch > 1:
+                lead = Formula("Σ_b ", r"\sum_b ")
+            return Formula("L", "L").eq(Formula(lead.text + f.text, lead.latex + f.latex))
+        if kind == "dA" and i == L:
+            g = self.loss.gradient_formula
+            return grad(s.a(L)).eq(Formula(g.text + per_batch.text, g.latex + per_batch.latex))
+        if kind == "dA":
+            return grad(s.a(i)).eq(sym("W", i + 1).T @ _delta(i + 1))
+        if kind == "fprime":
+            act = self.acts[i - 1]
+            assert isinstance(act, Elementwise)
+            return _fprime(i).eq(act.derivative_formula(sym("Z", i)))
+        if kind == "delta" and i == L and self.fast_output:
+            return _delta(L).eq(self._output_delta_formula(per_batch))
+        if kind == "delta":
+            upstream = grad(s.a(L)) if i == L else (sym("W", i + 1).T @ _delta(i + 1)).paren()
+            if isinstance(self.acts[i - 1], Softmax):
+                a = s.a(i)
+                diag = rf"\operatorname{{diag}}({a.latex})"
+                jacobian = Formula(
+                    f"(diag({a.text}) − {a.text}·{a.text}ᵀ)",
+                    rf"\left({diag} - {a.latex} {a.latex}^{{\top}}\right)",
+                )
+                return _delta(i).eq(jacobian @ upstream)
+            return _delta(i).eq(upstream * _fprime(i))
+        if kind == "dW":
+            return grad(sym("W", i)).eq(_delta(i) @ s.a(i - 1).T)
+        if kind == "db":
+            sums = Formula(f"Σ_b {_delta(i).text}", rf"\sum_b {_delta(i).latex}")
+            return grad(sym("b", i)).eq(_delta(i) if batch == 1 else sums)
+        # W_new, b_new
+        param = f"{kind[0]}{i}"
+        old = sym(kind[0], i)
+        new = Formula(f"{param}'", f"{old.latex}'")
+        if param in self.problem.frozen:
+            return new.eq(Formula(f"{param} (frozen)", old.latex))
+        rate = self.problem.learning_rate
+        step = Formula(f"{rate:g}·{grad(old).text}", rf"{rate:g}\,{grad(old).latex}")
+        return new.eq(old - step)
+
+    def _output_delta_formula(self, per_batch: Formula) -> Formula:
+        if isinstance(self.acts[-1], Softmax) and not np.allclose(self.problem.y.sum(axis=0), 1):
+            core, tex = "ŷ·Σy − y", r"\hat{y}\sum_i y_i - y"
+        else:
+            core, tex = "ŷ − y", r"\hat{y} - y"
+        if self.scale != 1.0:
+            return Formula(f"({core}){per_batch.text}", rf"\left({tex}\right){per_batch.latex}")
+        return Formula(core, tex)
+
+    # -- shapes --------------------------------------------------------------------
+
+    def shown(self, name: str, value: Any) -> Any:
+        """A value as users see it: for one sample, column vectors become vectors."""
+        if self.problem.single and _is_column_quantity(name) and np.ndim(value) == 2:
+            return value[:, 0]
+        return value
+
+    def internal(self, name: str, value: Any) -> Any:
+        """The inverse of :meth:`shown`: a vector back to a (units, 1) column."""
+        if self.problem.single and _is_column_quantity(name) and np.ndim(value) == 1:
+            return np.asarray(value)[:, None]
+        return value
+
+
+def _is_column_quantity(name: str) -> bool:
+    """Quantities with one column per sample (Z, A, δ, ∂L/∂A, f')."""
+    return name[0] in "ZA" or name.startswith(("delta", "dA", "fprime"))
+
+
+def _fprime(layer: int) -> Formula:
+    z = sym("Z", layer)
+    return Formula(f"f{layer}'({z.text})", f"f_{{{layer}}}'({z.latex})")
+
+
 # ---------------------------------------------------------------------------
 # Solving
 
 
 def solve(problem: Problem) -> Solution:
     """Run forward, backward and update, recording every quantity in order."""
+    network = Network(problem)
+    solution = Solution(problem)
+    values = network.given()
     with np.errstate(all="ignore"):  # non-finite values are reported by Solution.add
         try:
-            return _solve(problem)
+            for phase, name in network.plan():
+                values[name] = network.compute(name, values)
+                label = network.symbols.label(split_name(name)[1]) if name[0] == "A" else ""
+                solution.add(
+                    phase, name, network.equation(name), network.shown(name, values[name]), label
+                )
         except NumericError as exc:
             raise exc.located(source=problem.source) from None
-
-
-def _solve(problem: Problem) -> Solution:
-    sol = Solution(problem)
-    s = Symbols(problem.depth)
-    p = problem.parameters
-    L = problem.depth  # noqa: N806 - the number of layers, as in the formulas
-    acts = [Softmax() if layer.is_softmax else Elementwise(layer) for layer in problem.layers]
-    loss = make_loss(problem.loss)
-    batch = problem.batch_size
-    scale = 1.0 / batch if problem.reduction == "mean" and batch > 1 else 1.0
-
-    # Forward: Z_l = W_l·A_{l-1} + b_l, A_l = f_l(Z_l).
-    a_values = [problem.x]
-    z_values = []
-    for i, (layer, act) in enumerate(zip(problem.layers, acts, strict=True), start=1):
-        rhs = sym("W", i) @ s.a(i - 1)
-        z = p[f"W{i}"] @ a_values[-1]
-        if layer.bias:
-            rhs = rhs + sym("b", i)
-            z = z + p[f"b{i}"][:, None]
-        sol.add("forward", f"Z{i}", sym("Z", i).eq(rhs), z)
-        a = act.forward(z)
-        sol.add("forward", f"A{i}", s.a(i).eq(act.formula(sym("Z", i), i)), a, s.label(i))
-        z_values.append(z)
-        a_values.append(a)
-
-    z_out, y_hat, y = z_values[-1], a_values[-1], problem.y
-    per_sample = loss.per_sample(z_out, y_hat, y, acts[-1])
-    lead = Formula("(1/B) Σ_b ", r"\frac{1}{B}\sum_b ") if scale != 1.0 else Formula("", "")
-    if batch > 1 and scale == 1.0:
-        lead = Formula("Σ_b ", r"\sum_b ")
-    loss_formula = Formula(f"{lead.text}{loss.formula.text}", f"{lead.latex}{loss.formula.latex}")
-    sol.add("forward", "loss", Formula("L", "L").eq(loss_formula), float(per_sample.sum() * scale))
-
-    # Backward, output layer: δ_L = ∂L/∂Z_L.
-    batch_note = Formula(" / B", r" / B") if scale != 1.0 else Formula("", "")
-    if _fast_output_delta(acts[-1], loss):
-        # softmax + cross-entropy: δ = ŷ·Σy − y (ŷ − y for a one-hot target);
-        # sigmoid + binary cross-entropy: δ = ŷ − y.
-        if isinstance(acts[-1], Softmax):
-            delta = y_hat * y.sum(axis=0, keepdims=True) - y
-            one_hot = np.allclose(y.sum(axis=0), 1.0)
-            core = "ŷ − y" if one_hot else "ŷ·Σy − y"
-            core_tex = r"\hat{y} - y" if one_hot else r"\hat{y}\sum_i y_i - y"
-        else:
-            delta = y_hat - y
-            core, core_tex = "ŷ − y", r"\hat{y} - y"
-        delta = delta * scale
-        rhs = Formula(core + batch_note.text, core_tex + batch_note.latex)
-        if scale != 1.0:
-            rhs = Formula(
-                f"({core}){batch_note.text}", rf"\left({core_tex}\right){batch_note.latex}"
-            )
-        sol.add("backward", f"delta{L}", sym("δ", L, r"\delta").eq(rhs), delta)
-    else:
-        # General path: ∂L/∂ŷ from the loss, then back through the activation.
-        grad_a = loss.gradient(y_hat, y) * scale
-        g = loss.gradient_formula
-        rhs = Formula(g.text + batch_note.text, g.latex + batch_note.latex)
-        sol.add("backward", f"dA{L}", grad(s.a(L)).eq(rhs), grad_a)
-        delta = _through_activation(sol, acts[-1], L, z_out, y_hat, grad_a, grad(s.a(L)))
-
-    for i in range(L, 0, -1):
-        layer = problem.layers[i - 1]
-        a_prev = a_values[i - 1]
-        # Z_l = W_l·A_{l-1} + b_l, so ∂L/∂W_l = δ_l·A_{l-1}ᵀ and ∂L/∂b_l = Σ_batch δ_l.
-        sol.add(
-            "backward", f"dW{i}", grad(sym("W", i)).eq(_delta(i) @ s.a(i - 1).T), delta @ a_prev.T
-        )
-        if layer.bias:
-            rhs = (
-                _delta(i)
-                if batch == 1
-                else Formula(f"Σ_b {_delta(i).text}", rf"\sum_b {_delta(i).latex}")
-            )
-            sol.add("backward", f"db{i}", grad(sym("b", i)).eq(rhs), delta.sum(axis=1))
-        if i == 1:
-            break
-        # ∂L/∂A_{l-1} = W_lᵀ·δ_l, then δ_{l-1} = ∂L/∂A_{l-1} through f_{l-1}.
-        grad_a = p[f"W{i}"].T @ delta
-        back = sym("W", i).T @ _delta(i)
-        sol.add("backward", f"dA{i - 1}", grad(s.a(i - 1)).eq(back), grad_a)
-        delta = _through_activation(
-            sol, acts[i - 2], i - 1, z_values[i - 2], a_values[i - 1], grad_a, back.paren()
-        )
-
-    # Update: one step of gradient descent with the gradients of the old parameters.
-    rate = problem.learning_rate
-    for i, layer in enumerate(problem.layers, start=1):
-        for letter in ("W", "b") if layer.bias else ("W",):
-            name = f"{letter}{i}"
-            old = sym(letter, i)
-            new = Formula(f"{name}'", f"{old.latex}'")
-            if name in problem.frozen:
-                sol.add(
-                    "update",
-                    f"{name}_new",
-                    new.eq(Formula(f"{name} (frozen)", old.latex)),
-                    p[name].copy(),
-                )
-                continue
-            gradient = sol.values[f"d{name}"]
-            rhs = old - Formula(f"{rate:g}·{grad(old).text}", rf"{rate:g}\,{grad(old).latex}")
-            sol.add("update", f"{name}_new", new.eq(rhs), p[name] - rate * np.asarray(gradient))
-    return sol
-
-
-def _delta(layer: int) -> Formula:
-    return sym("δ", layer, r"\delta")
-
-
-def _through_activation(
-    sol: Solution,
-    act: Any,
-    layer: int,
-    z: np.ndarray,
-    a: np.ndarray,
-    grad_a: np.ndarray,
-    grad_a_formula: Formula,
-) -> np.ndarray:
-    """δ_l = ∂L/∂Z_l from ∂L/∂A_l, recording f'(Z_l) for elementwise activations."""
-    zf = sym("Z", layer)
-    if isinstance(act, Softmax):
-        delta = Softmax.backward(a, grad_a)
-        af = Symbols(sol.problem.depth).a(layer)
-        jacobian = Formula(
-            f"(diag({af.text}) − {af.text}·{af.text}ᵀ)",
-            rf"\left(\operatorname{{diag}}({af.latex}) - {af.latex} {af.latex}^{{\top}}\right)",
-        )
-        sol.add("backward", f"delta{layer}", _delta(layer).eq(jacobian @ grad_a_formula), delta)
-        return delta
-    fprime = act.derivative(z)
-    fp_name = Formula(f"f{layer}'({zf.text})", f"f_{{{layer}}}'({zf.latex})")
-    sol.add("backward", f"fprime{layer}", fp_name.eq(act.derivative_formula(zf)), fprime)
-    delta = grad_a * fprime
-    sol.add("backward", f"delta{layer}", _delta(layer).eq(grad_a_formula * fp_name), delta)
-    return delta
+    return solution
