@@ -143,12 +143,7 @@ def solve(
             width=width,
             given=not (phase or quantity),
         )
-        if output is not None:
-            from nncalc.output import atomic_write
-
-            atomic_write(output, text)
-        else:
-            sys.stdout.write(text)
+        _write(text, output)
         if gradcheck:
             _run_gradcheck(loaded, to_stderr=fmt_name in ("json", "markdown", "latex"))
 
@@ -176,6 +171,121 @@ def _run_gradcheck(problem: Problem, *, to_stderr: bool) -> None:
     )
     if not result.ok:
         raise typer.Exit(1)
+
+
+class VerifyFormat(str, Enum):
+    rich = "rich"
+    plain = "plain"
+    json = "json"
+    csv = "csv"
+    gradescope = "gradescope"
+    markdown = "markdown"
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  nncalc verify answers.yaml\n\n"
+        "  nncalc verify submissions/ --format csv -o grades.csv\n\n"
+        "  nncalc verify submissions/*.yaml --format json\n\n"
+        "  nncalc verify submission.yaml --format gradescope > /autograder/results/results.json"
+        "\n\n"
+        "Exit codes: 0 every answer has full marks; 1 some answer does not; 2 some input "
+        "could not be read (every readable file is still graded and reported)."
+    )
+)
+def verify(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Answers files, or folders of them (*.yaml, *.yml).", show_default=False
+        ),
+    ],
+    problem: Annotated[
+        Path | None,
+        typer.Option(
+            "--problem", help="Grade against this problem file, whatever the answers say."
+        ),
+    ] = None,
+    fmt: Annotated[
+        VerifyFormat | None,
+        typer.Option(
+            "--format", "-f", help="Output format [default: rich on a terminal, plain otherwise]."
+        ),
+    ] = None,
+    show_expected: Annotated[
+        bool,
+        typer.Option("--show-expected/--hide-expected", help="Show the exact values."),
+    ] = False,
+    precision: Annotated[
+        int, typer.Option("--precision", "-p", min=0, max=15, help="Decimals shown.")
+    ] = 4,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="Print nothing; the exit code only.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (atomically).")
+    ] = None,
+) -> None:
+    """Grade students' answers against the problem: verdicts, points, hints, total."""
+    with reported_errors():
+        from nncalc.grading import answer_files, grade_files
+        from nncalc.report import render_results
+
+        files = answer_files(paths)
+        results = grade_files(files, problem=problem, progress=not quiet and sys.stderr.isatty())
+        fmt_name = (fmt.value if fmt else None) or ("rich" if _is_terminal() else "plain")
+        if not quiet:
+            color = fmt_name == "rich" and _is_terminal() and output is None
+            width = None if _is_terminal() and output is None else 200
+            text = render_results(
+                results,
+                fmt_name,
+                show_expected=show_expected,
+                precision=precision,
+                color=color,
+                width=width,
+            )
+            _write(text, output)
+    if any(r.error for r in results):
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if not all(r.full_marks for r in results):
+        raise typer.Exit(1)
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  nncalc template problems/a4.yaml > answers.yaml\n\n"
+        "  nncalc template problems/a4.yaml -o sheets/answers.yaml"
+    )
+)
+def template(
+    problem: Annotated[Path, typer.Argument(help="Problem file (YAML).", show_default=False)],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (atomically).")
+    ] = None,
+) -> None:
+    """Print a blank answer sheet: every quantity in the right shape, with its points."""
+    with reported_errors():
+        import os
+
+        from nncalc.problem import load_problem
+        from nncalc.template import answer_template
+
+        loaded = load_problem(problem)
+        where = output.parent if output is not None else Path.cwd()
+        reference = Path(os.path.relpath(problem.resolve(), where.resolve())).as_posix()
+        _write(answer_template(loaded, reference), output)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    from nncalc.output import atomic_write
+
+    atomic_write(output, text)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nncalc.errors import NncalcError
+from nncalc.rubric import Rubric, parse_rubric
 from nncalc.yamlio import Document, load_yaml_file
 
 if TYPE_CHECKING:
@@ -68,7 +69,9 @@ class Problem:
     single: bool  # x was one vector, so vectors are shown as vectors
     frozen: frozenset[str] = frozenset()
     source: str | None = None
+    rubric: Rubric = field(default_factory=Rubric)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    lines: dict[str, int] = field(default_factory=dict, repr=False)  # field path → YAML line
 
     @property
     def depth(self) -> int:
@@ -121,7 +124,7 @@ def problem_from_document(doc: Document, *, limits: Limits | None = None) -> Pro
 _NUMBER_TEXT = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
 _TOP_KEYS = (
     *("name", "network", "loss", "reduction", "learning_rate"),
-    *("parameters", "init", "frozen", "x", "y"),
+    *("parameters", "init", "frozen", "x", "y", "grading"),
 )
 
 
@@ -210,7 +213,7 @@ class _Validator:
         return value
 
     def choice(self, value: Any, path: str, options: Sequence[str]) -> str:
-        if value not in options:
+        if not isinstance(value, str) or value not in options:
             hint = difflib.get_close_matches(str(value), options, n=1)
             also = f" (did you mean {hint[0]!r}?)" if hint else ""
             raise self.fail(
@@ -262,6 +265,7 @@ class _Validator:
         x, y, single = self.data(data["x"], data["y"], input_size, layers[-1].units)
         parameters = self.parameters(data.get("parameters"), data.get("init"), input_size, layers)
         frozen = self.frozen(data.get("frozen", []), layers)
+        rubric = parse_rubric(data["grading"], self, len(layers)) if "grading" in data else Rubric()
         return Problem(
             name=name or "",
             input_size=input_size,
@@ -275,7 +279,9 @@ class _Validator:
             single=single,
             frozen=frozen,
             source=self.doc.source,
+            rubric=rubric,
             raw=dict(data),
+            lines=self.doc.lines,
         )
 
     def network(self, value: Any) -> tuple[int, tuple[Layer, ...]]:

@@ -1,0 +1,171 @@
+"""How answers are judged: tolerance, points, partial credit and follow-through.
+
+Read from a problem file's optional ``grading:`` section::
+
+    grading:
+      points: {Z1: 0.5, H: 1, W1': 1}    # per quantity (aliases allowed); others are worth 0
+      tolerance: {decimals: 3}            # or {sigfigs: 3} or {rtol: 0.001, atol: 1e-6}
+      partial: element                    # or none (default): all entries must pass
+      follow_through: true                # or false, or a fraction of the points, e.g. 0.5
+
+Without the section every quantity is worth 1 point, the tolerance is 3 decimals,
+there is no partial credit and follow-through earns full points.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: Slack added to every bound so that float representation never fails a correct answer
+#: (0.1 + 0.2 ≠ 0.3 in binary): relative to the bound, far below any printed digit.
+SLACK = 1e-9
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """When an answer's entry counts as equal to the exact value.
+
+    - ``decimals`` d: |answer − exact| ≤ ½·10⁻ᵈ, i.e. correct to d decimal places
+      (d = 3: exact 0.66707 accepts 0.66657 … 0.66757).
+    - ``sigfigs`` n: |answer − exact| ≤ ½ unit in the n-th significant figure of the
+      exact value (n = 3: exact 1.8181 accepts 1.8131 … 1.8231; exact 0 needs 0).
+    - ``rtol``/``atol``: |answer − exact| ≤ atol + rtol·|exact| (as numpy.isclose).
+    """
+
+    mode: str = "decimals"
+    decimals: int = 3
+    sigfigs: int = 3
+    rtol: float = 0.0
+    atol: float = 0.0
+
+    def bound(self, exact: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        exact = np.abs(np.asarray(exact, dtype=float))
+        if self.mode == "decimals":
+            bound = np.full_like(exact, 0.5 * 10.0**-self.decimals)
+        elif self.mode == "sigfigs":
+            with np.errstate(divide="ignore"):
+                magnitude = np.floor(np.log10(np.where(exact > 0, exact, 1.0)))
+            bound = np.where(exact > 0, 0.5 * 10.0 ** (magnitude - self.sigfigs + 1), 0.0)
+        else:
+            bound = self.atol + self.rtol * exact
+        return bound * (1 + SLACK) + 1e-12
+
+    def passes(self, answer: Any, exact: Any) -> np.ndarray:
+        """Entry by entry: does the answer pass against the exact value?"""
+        import numpy as np
+
+        answer = np.asarray(answer, dtype=float)
+        exact = np.asarray(exact, dtype=float)
+        with np.errstate(invalid="ignore"):
+            return np.abs(answer - exact) <= self.bound(exact)
+
+    def round(self, value: Any) -> Any:
+        """A value as a student who rounds to this tolerance would carry it forward."""
+        import numpy as np
+
+        if self.mode == "decimals":
+            return np.round(value, self.decimals)
+        if self.mode == "sigfigs":
+            v = np.asarray(value, dtype=float)
+            with np.errstate(divide="ignore"):
+                magnitude = np.floor(np.log10(np.where(v != 0, np.abs(v), 1.0)))
+            factor = 10.0 ** (self.sigfigs - 1 - magnitude)
+            rounded = np.round(v * factor) / factor
+            return float(rounded) if np.ndim(value) == 0 else rounded
+        return value
+
+    def describe(self) -> str:
+        if self.mode == "decimals":
+            return f"{self.decimals} decimals"
+        if self.mode == "sigfigs":
+            return f"{self.sigfigs} significant figures"
+        return f"rtol {self.rtol:g}, atol {self.atol:g}"
+
+
+@dataclass(frozen=True)
+class Rubric:
+    """Points per quantity and the rules of judging; ``points`` None means 1 each."""
+
+    points: dict[str, float] | None = None  # canonical name → points
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    partial: bool = False
+    follow_through: float = 1.0  # fraction of the points; 0 disables
+
+    def points_for(self, name: str) -> float:
+        return 1.0 if self.points is None else self.points.get(name, 0.0)
+
+
+def parse_rubric(section: Any, validator: Any, depth: int) -> Rubric:
+    """Validate the ``grading:`` section (``validator`` is problem.py's, for messages)."""
+    from nncalc.names import canonical_name
+
+    v = validator
+    spec = v.mapping(section, "grading", ("points", "tolerance", "partial", "follow_through"))
+    points = None
+    if "points" in spec:
+        given = v.mapping(spec["points"], "grading.points", _AnyKey())
+        points = {}
+        for key, value in given.items():
+            path = f"grading.points.{key}"
+            name = canonical_name(str(key), depth)
+            if name is None:
+                raise v.fail(path, f"unknown quantity {key!r}")
+            if name in points:
+                raise v.fail(path, f"{key!r} names {name}, which already has points")
+            number = v.number(value, path)
+            if number < 0:
+                raise v.fail(path, f"expected points ≥ 0, got {number:g}")
+            points[name] = number
+    tolerance = Tolerance()
+    if "tolerance" in spec:
+        tolerance = _tolerance(spec["tolerance"], v)
+    partial = v.choice(spec.get("partial", "none"), "grading.partial", ("none", "element"))
+    follow = spec.get("follow_through", True)
+    if isinstance(follow, bool):
+        fraction = 1.0 if follow else 0.0
+    else:
+        fraction = v.number(follow, "grading.follow_through")
+        if not 0 <= fraction <= 1:
+            raise v.fail(
+                "grading.follow_through",
+                f"expected true, false or a fraction 0–1, got {fraction:g}",
+            )
+    return Rubric(points, tolerance, partial == "element", fraction)
+
+
+def _tolerance(value: Any, v: Any) -> Tolerance:
+    spec = v.mapping(value, "grading.tolerance", ("decimals", "sigfigs", "rtol", "atol"))
+    modes = [m for m in ("decimals", "sigfigs") if m in spec]
+    relative = [k for k in ("rtol", "atol") if k in spec]
+    if len(modes) + bool(relative) != 1:
+        raise v.fail(
+            "grading.tolerance",
+            "expected exactly one of: decimals, sigfigs, or rtol/atol",
+        )
+    if modes == ["decimals"]:
+        return Tolerance(
+            "decimals", decimals=v.integer(spec["decimals"], "grading.tolerance.decimals", 0, 12)
+        )
+    if modes == ["sigfigs"]:
+        return Tolerance(
+            "sigfigs", sigfigs=v.integer(spec["sigfigs"], "grading.tolerance.sigfigs", 1, 15)
+        )
+    rtol = v.number(spec.get("rtol", 0), "grading.tolerance.rtol")
+    atol = v.number(spec.get("atol", 0), "grading.tolerance.atol")
+    if rtol < 0 or atol < 0 or not (math.isfinite(rtol) and math.isfinite(atol)):
+        raise v.fail("grading.tolerance", "expected rtol and atol ≥ 0")
+    return Tolerance("relative", rtol=rtol, atol=atol)
+
+
+class _AnyKey(tuple[str, ...]):
+    """An 'allowed keys' collection that admits every key (names are checked after)."""
+
+    def __contains__(self, key: object) -> bool:
+        return True

@@ -1,0 +1,57 @@
+"""A blank answer sheet for a problem: every quantity, the right shape, nulls to fill in."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from nncalc.engine import Network
+from nncalc.problem import Problem
+
+
+def _blank(shape: tuple[int, ...]) -> str:
+    if not shape:
+        return "null"
+    if len(shape) == 1:
+        return "[" + ", ".join(["null"] * shape[0]) + "]"
+    row = _blank(shape[1:])
+    return "[" + ", ".join([row] * shape[0]) + "]"
+
+
+def answer_template(problem: Problem, problem_ref: str) -> str:
+    """The YAML of an answers file with every quantity set to nulls of the right shape.
+
+    ``problem_ref`` is the problem's path as the answers file should name it
+    (relative to where the answers file will be).
+    """
+    network = Network(problem)
+    values = network.given()
+    rubric = problem.rubric
+    phases = {"forward": "Forward pass", "backward": "Backpropagation", "update": "Update"}
+    lines = [
+        f"# Answer sheet for: {problem.name or problem_ref}",
+        "# Replace each null with your number; leave null what you do not answer.",
+        f"# Graded to {rubric.tolerance.describe()}; points per quantity in the comments.",
+        f"problem: {json.dumps(problem_ref)}",
+        "student: null   # your student id",
+        "answers:",
+    ]
+    current = ""
+    with np.errstate(all="ignore"):
+        for phase, name in network.plan():
+            values[name] = network.compute(name, values)
+            if phase != current:
+                lines.append(f"  # {phases[phase]}")
+                current = phase
+            shape = np.shape(network.shown(name, values[name]))
+            points = rubric.points_for(name)
+            note = f"{_points(points)}; {network.equation(name).text}"
+            lines.append(f"  {name}: {_blank(shape)}   # {note}")
+    return "\n".join(lines) + "\n"
+
+
+def _points(points: float) -> str:
+    if points == 0:
+        return "not graded"
+    return f"{points:g} pt" if points == 1 else f"{points:g} pts"
