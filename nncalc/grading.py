@@ -21,9 +21,11 @@ answers ŷ is judged on softmax of the Z2 that follows from their own H.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import math
 
 import numpy as np
 
@@ -38,6 +40,32 @@ from nncalc.results import ItemResult, StudentResult
 Values = dict[str, Any]
 #: A classic slip: the hint that names it, and the value it gives from the student's values.
 Slip = tuple[str, Callable[[Values], Any]]
+
+
+@dataclass
+class _World:
+    """The student's values and, for the steps they skipped, what follows from them.
+
+    ``off`` marks values that differ from the exact ones beyond the tolerance; ``zeros``
+    names the all-zeros answer a value builds on (follow-through is refused there).
+    """
+
+    values: Values
+    off: dict[str, bool] = field(default_factory=dict)
+    zeros: dict[str, str] = field(default_factory=dict)
+
+    def upstream_off(self, inputs: list[str]) -> bool:
+        return any(self.off.get(i, False) for i in inputs)
+
+    def upstream_zeros(self, inputs: list[str]) -> str:
+        return next((self.zeros[i] for i in inputs if self.zeros.get(i)), "")
+
+    def follow(self, name: str, value: Any, inputs: list[str], off: bool = False) -> None:
+        """A step the student skipped: it is what follows from their earlier values."""
+        self.answer(name, value, off or self.upstream_off(inputs), self.upstream_zeros(inputs))
+
+    def answer(self, name: str, value: Any, off: bool, zeros: str) -> None:
+        self.values[name], self.off[name], self.zeros[name] = value, off, zeros
 
 
 @dataclass
@@ -64,6 +92,13 @@ class Grader:
                 rounded[name] = self.rubric.tolerance.round(self.network.compute(name, rounded))
             self.rounded = rounded
         self._check_points()
+        # What every sheet is compared with, computed once: shown values, their plain form.
+        self.expected = {n: self.shown(n, self.exact[n]) for n in self.names}
+        self.expected_plain = {n: _plain(v) for n, v in self.expected.items()}
+        self.labels = {n: self._label(n) for n in self.names}
+        self.inputs = {n: self.network.inputs(n) for n in self.names}
+        self.bounds = {n: self.rubric.tolerance.bound(v) for n, v in self.expected.items()}
+        self.expected_nonzero = {n: bool(np.any(v)) for n, v in self.expected.items()}
 
     def _evaluate(self, values: Values) -> Values:
         for name in self.names:
@@ -81,7 +116,7 @@ class Grader:
                     line=self.problem.lines.get(path),
                 )
 
-    def label(self, name: str) -> str:
+    def _label(self, name: str) -> str:
         kind, layer = split_name(name)
         return self.network.symbols.label(layer) or name if kind == "A" else name
 
@@ -122,74 +157,78 @@ class Grader:
         return given, extra
 
     def _judge_all(self, reads: dict[str, _Read]) -> list[ItemResult]:
-        rubric = self.rubric
-        world = self.network.given()  # the student's values, or what follows from them
-        off: dict[str, bool] = {}  # differs from the exact value (beyond tolerance)
-        zeros: dict[str, str] = {}  # builds on an answer of all zeros: that answer's name
+        world = _World(self.network.given())
         items = []
         for name in self.names:
-            inputs = self.network.inputs(name)
-            recomputed = self._recompute(name, world)
+            inputs = self.inputs[name]
             read = reads.get(name)
-            max_points = rubric.points_for(name)
-            exact_shown = self.shown(name, self.exact[name])
-            item = ItemResult(
-                name, self.label(name), "missing", 0.0, max_points, None, _plain(exact_shown)
-            )
-            if read is None or (read.value is not None and np.isnan(read.value).all()):
-                world[name] = recomputed
-                off[name] = any(off.get(i, False) for i in inputs)
-                zeros[name] = next((zeros[i] for i in inputs if zeros.get(i)), "")
+            max_points = self.rubric.points_for(name)
+            item = ItemResult(name, self.labels[name], "missing", 0.0, max_points)
+            item.expected = self.expected_plain[name]
+            if read is None or read.value is None or np.isnan(read.value).all():
+                # Not answered (or unreadable): later steps build on what follows instead.
+                world.follow(name, self._recompute(name, world.values), inputs)
+                if read is not None and read.value is None:
+                    item.verdict, item.reason = "invalid", read.reason
                 if max_points or read is not None:
                     items.append(item)
                 continue
-            if read.value is None:
-                item.verdict, item.reason = "invalid", read.reason
-                world[name] = recomputed
-                off[name] = any(off.get(i, False) for i in inputs)
-                zeros[name] = next((zeros[i] for i in inputs if zeros.get(i)), "")
-                items.append(item)
-                continue
-            answer = read.value
-            item.answer = _plain(answer)
-            passes = rubric.tolerance.passes(answer, exact_shown)
-            student_value = self.network.internal(name, answer)
-            upstream_off = any(off.get(i, False) for i in inputs)
-            upstream_zeros = next((zeros[i] for i in inputs if zeros.get(i)), "")
-            if not read.transposed and (
-                passes.all()
-                or self._passes(answer, name, self.rounded[name])
-                or (not upstream_off and self._passes(answer, name, recomputed))
-            ):
-                item.verdict, item.points = "correct", max_points
-                off[name] = False
-            elif not read.transposed and upstream_off and self._passes(answer, name, recomputed):
-                off[name] = True
-                if upstream_zeros:
-                    item.verdict = "wrong"
-                    item.hint = (
-                        f"no follow-through credit: it builds on {upstream_zeros}, "
-                        "an answer of all zeros"
-                    )
-                elif rubric.follow_through > 0:
-                    item.verdict = "follow_through"
-                    item.points = round(max_points * rubric.follow_through, 10)
-                else:
-                    item.verdict = "wrong"
-                    item.hint = "computed correctly from your earlier wrong answers (no credit)"
-            else:
-                off[name] = True
-                item.verdict = "wrong"
-                if rubric.partial and not read.transposed:
-                    item.points = round(max_points * float(passes.mean()), 10)
-                item.hint = self._hint(name, answer, read.transposed, world, exact_shown)
-            if not read.transposed:
-                item.wrong_entries = [list(map(int, i)) for i in np.argwhere(~passes)]
-            world[name] = student_value if not read.transposed else recomputed
-            is_zero = not read.transposed and np.all(answer == 0) and not np.all(exact_shown == 0)
-            zeros[name] = name if is_zero else upstream_zeros
+            self._judge(item, read, self.expected[name], world, inputs)
             items.append(item)
         return items
+
+    def _judge(
+        self,
+        item: ItemResult,
+        read: _Read,
+        expected: Any,
+        world: _World,
+        inputs: list[str],
+    ) -> None:
+        """Set the item's verdict, points and hint; record the answer in the world."""
+        assert read.value is not None
+        name, answer, rubric = item.name, read.value, self.rubric
+        item.answer = _plain(answer)
+        if read.transposed:  # the right numbers, maybe, in the wrong layout: never credit
+            item.verdict = "wrong"
+            item.hint = self._hint(name, answer, True, world.values, expected)
+            world.follow(name, self._recompute(name, world.values), inputs, off=True)
+            return
+        passes = np.abs(answer - expected) <= self.bounds[name]
+        all_pass = bool(passes.all())
+        if not all_pass:
+            item.wrong_entries = [list(map(int, index)) for index in np.argwhere(~passes)]
+        upstream_off = world.upstream_off(inputs)
+        upstream_zeros = world.upstream_zeros(inputs)
+        # Follows from the student's own earlier values (computed only when needed):
+        consistent = all_pass or self._passes(answer, name, self._recompute(name, world.values))
+        if (
+            all_pass
+            or (consistent and not upstream_off)
+            or self._passes(answer, name, self.rounded[name])
+        ):
+            item.verdict, item.points = "correct", item.max_points
+        elif consistent and upstream_zeros:
+            item.verdict = "wrong"
+            item.hint = f"no follow-through credit: it builds on {upstream_zeros}, all zeros"
+        elif consistent and rubric.follow_through > 0:
+            item.verdict = "follow_through"
+            item.points = round(item.max_points * rubric.follow_through, 10)
+        elif consistent:
+            item.verdict = "wrong"
+            item.hint = "computed correctly from your earlier wrong answers (no credit here)"
+        else:
+            item.verdict = "wrong"
+            if rubric.partial:
+                item.points = round(item.max_points * float(passes.mean()), 10)
+            item.hint = self._hint(name, answer, False, world.values, expected)
+        all_zero = not answer.any() and self.expected_nonzero[name]
+        world.answer(
+            name,
+            self.network.internal(name, answer),
+            off=item.verdict != "correct",
+            zeros=upstream_zeros or (name if all_zero else ""),
+        )
 
     def _recompute(self, name: str, world: Values) -> Any:
         """The quantity from the student's values; NaN where those make it undefined."""
@@ -204,11 +243,10 @@ class Grader:
     # -- reading an answer --------------------------------------------------------------
 
     def _read(self, name: str, raw: Any) -> _Read:
-        expected = np.shape(self.shown(name, self.exact[name]))
-        numbers = _numbers(raw)
-        if isinstance(numbers, str):
-            return _Read(reason=numbers)
-        value = np.asarray(numbers, dtype=float)
+        expected = np.shape(self.expected[name])
+        value = _numbers(raw)
+        if isinstance(value, str):
+            return _Read(reason=value)
         want = _shape_text(expected)
         if value.shape == expected:
             return _Read(value)
@@ -347,29 +385,46 @@ def _times_upstream(layer: int, fprime: Callable[[Values], Any]) -> Callable[[Va
     return lambda w: w[f"dA{layer}"] * fprime(w)
 
 
-def _numbers(raw: Any) -> list[Any] | float | str:
-    """Numbers (or numeric strings, null → NaN) in nested lists; a message if not."""
+_NUMBER_TYPES = (int, float)
+
+
+def _numbers(raw: Any) -> np.ndarray | str:
+    """Numbers (or numeric strings; null → NaN, an empty entry) as an array; a message if not."""
+    plain = type(raw) is list and all(
+        type(v) in _NUMBER_TYPES
+        or (type(v) is list and all(type(u) in _NUMBER_TYPES for u in v))
+        for v in raw
+    )
+    if plain:  # the usual case, checked in one pass without recursion
+        try:
+            value = np.asarray(raw, dtype=float)
+        except (ValueError, OverflowError):
+            plain = False
+        else:
+            return value if np.isfinite(value).all() else "not a finite number"
+    nested = _nested(raw)
+    if isinstance(nested, str):
+        return nested
+    return np.asarray(nested, dtype=float)
+
+
+def _nested(raw: Any) -> list[Any] | float | str:
     if isinstance(raw, bool):
         return f"expected numbers, got {str(raw).lower()}"
     if raw is None:
         return float("nan")
-    if isinstance(raw, (int, float)):
+    if isinstance(raw, (int, float, str)):
         try:
-            return float(raw)
-        except OverflowError:
-            return "a number too large for a float"
-    if isinstance(raw, str):
-        try:
-            return float(raw.strip().replace("−", "-"))
-        except ValueError:
-            return f"not a number: {raw[:40]!r}"
+            number = float(raw.strip().replace("−", "-") if isinstance(raw, str) else raw)
+        except (ValueError, OverflowError):
+            return f"not a number: {str(raw)[:40]!r}"
+        return number if math.isfinite(number) else f"not a finite number: {str(raw)[:40]!r}"
     if isinstance(raw, (list, tuple)):
-        items = [_numbers(item) for item in raw]
+        items = [_nested(item) for item in raw]
         for item in items:
             if isinstance(item, str):
                 return item
-        shapes = {np.shape(item) for item in items}
-        if len(shapes) > 1:
+        if len({np.shape(item) for item in items}) > 1:
             return "rows of different lengths"
         return items
     return f"expected numbers, got {type(raw).__name__}"
@@ -387,10 +442,10 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 
 def _plain(value: Any) -> Any:
     """NumPy to plain numbers and lists; an empty (NaN) entry becomes None."""
-    if isinstance(value, (np.ndarray, list)):
-        return [_plain(v) for v in value]
-    number = float(value)
-    return None if number != number else number
+    array = np.asarray(value, dtype=float)
+    if not np.isnan(array).any():
+        return array.tolist()
+    return np.where(np.isnan(array), None, array.astype(object)).tolist()
 
 
 def grade_file(

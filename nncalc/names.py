@@ -12,6 +12,7 @@ layer), ``y_hat`` (A{L}), ``W2T_delta2`` (dA1), ``W1'`` (W1_new), ``δ1``,
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _CANONICAL = re.compile(r"(Z|A|delta|dA|fprime|dW|db)(\d+)|(W|b)(\d+)_new|loss")
 _ALIASES: list[tuple[re.Pattern[str], str]] = [
@@ -32,6 +33,7 @@ def normalise(name: str) -> str:
     return text
 
 
+@lru_cache(maxsize=4096)
 def canonical_name(name: str, depth: int) -> str | None:
     """The canonical quantity a (possibly aliased) name refers to, or None.
 

@@ -168,6 +168,9 @@ def _check_nodes(
             _check_nodes(value_node, child, lines, source, budget, depth + 1)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
+            if isinstance(item, yaml.ScalarNode) and item.tag in _STANDARD_TAGS:
+                budget[0] += 1  # a plain entry of a list: its line is its list's line
+                continue
             _check_nodes(item, f"{path}[{i}]", lines, source, budget, depth + 1)
 
 

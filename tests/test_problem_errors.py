@@ -41,7 +41,8 @@ CASES = {
     "unknown key": (
         a4_with("learning_rate", "learnig_rate"),
         "10: learnig_rate: unknown key 'learnig_rate' (did you mean 'learning_rate'?); expected "
-        "one of: name, network, loss, reduction, learning_rate, parameters, init, frozen, x, y",
+        "one of: name, network, loss, reduction, learning_rate, parameters, init, frozen, x, y, "
+        "grading",
     ),
     "unknown layer key": (
         a4_with("{units: 3,", "{unit: 3,"),
@@ -97,7 +98,7 @@ CASES = {
     ),
     "unknown frozen parameter": (
         A4_TEXT + "frozen: [b3]\n",
-        "23: frozen[0]: expected a parameter name (W1, b1, W2, b2), got string 'b3'",
+        "43: frozen[0]: expected a parameter name (W1, b1, W2, b2), got string 'b3'",
     ),
     "duplicate key": (
         a4_with("loss: cross_entropy", "loss: cross_entropy\nloss: mse"),
@@ -110,7 +111,7 @@ CASES = {
     ),
     "several documents": (
         A4_TEXT + "---\nname: two\n",
-        "23: invalid YAML: expected a single YAML document, found several",
+        "43: invalid YAML: expected a single YAML document, found several",
     ),
     "empty file": ("", " the file is empty"),
     "not a mapping": ("- 1\n- 2\n", " expected a mapping of keys for the file, got a list of 2"),

@@ -1,0 +1,650 @@
+"""Show grading results: Rich tables, plain text, JSON Lines, CSV, Gradescope, Markdown.
+
+Every renderer takes the same list of :class:`~nncalc.results.StudentResult`;
+only the layout differs.
+
+* ``rich`` / ``plain``: one table per student (quantity, answer, expected with
+  ``show_expected``, verdict, points, note) and a ``Total: score / max`` line;
+  a file that could not be graded is one line ``file: error``. With more than
+  one result (and ``summary``) a class summary follows.
+* ``json``: JSON Lines, one object per student, full precision, no summary line.
+* ``csv``: a gradebook, one row per student and one column of points per quantity.
+* ``gradescope``: Gradescope's ``results.json`` for a single submission.
+* ``markdown``: a feedback report per student (a class summary at the end, as above).
+
+**Wrong entries.** In an answer, an entry listed in ``wrong_entries`` is wrapped
+in asterisks, ``*0.5000*``, in every text format; ``rich`` also colours it red,
+and Markdown sets it in bold instead (``**0.5000**``). Indices follow the
+answer's own shape: ``[i]`` for a vector, ``[i, j]`` for a matrix, ``[i]`` of a
+matrix marks the whole row and ``[]`` (or any index of a scalar) the whole value.
+
+**Numbers.** Answers and expected values are laid out as :mod:`nncalc.render`
+lays out values (``precision`` decimals, vectors as columns, large matrices by
+their corners). Points, scores and class statistics are rounded to
+``precision`` decimals without trailing zeros (``9.5 / 10``). JSON and CSV keep
+full precision; JSON writes a non-finite number in an answer as ``null``.
+
+Rich, and NumPy through :mod:`nncalc.render`, are imported only when a human
+format is drawn, so ``json`` and ``csv`` stay fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nncalc.errors import NncalcError
+from nncalc.results import SYMBOLS
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+    from nncalc.results import ItemResult, StudentResult
+
+FORMATS = ("rich", "plain", "json", "csv", "gradescope", "markdown")
+#: Verdicts as words in tables (``follow_through`` reads better with a hyphen).
+VERDICT_WORDS = {
+    "correct": "correct",
+    "follow_through": "follow-through",
+    "wrong": "wrong",
+    "missing": "missing",
+    "invalid": "invalid",
+}
+VERDICT_STYLES = {
+    "correct": "green",
+    "follow_through": "cyan",
+    "wrong": "red",
+    "missing": "yellow",
+    "invalid": "magenta",
+}
+#: Verdicts that count as a success in the class summary.
+SUCCESS = ("correct", "follow_through")
+WRONG_STYLE = "bold red"
+
+
+@dataclass
+class ClassSummary:
+    """Statistics over a class's results (graded files only, unless said otherwise)."""
+
+    graded: int  # files graded
+    failed: int  # files that could not be graded (``error`` set)
+    mean: float | None  # mean score; None when nothing was graded
+    median: float | None
+    max_score: float | None  # the points available (the largest, if problems differ)
+    #: Per quantity name, in the order first seen: the fraction of the graded
+    #: students having that quantity whose verdict is correct or follow_through.
+    success: dict[str, float] = field(default_factory=dict)
+    top_hint: tuple[str, int] | None = None  # the most frequent hint and how often it was given
+
+
+def render_results(
+    results: list[StudentResult],
+    fmt: str,
+    *,
+    show_expected: bool = False,
+    precision: int = 4,
+    color: bool = False,
+    width: int | None = None,
+    summary: bool = True,
+) -> str:
+    """The results as text in format ``fmt`` (one of :data:`FORMATS`).
+
+    ``show_expected`` adds the exact values; ``summary`` adds a class summary to
+    ``rich``, ``plain`` and ``markdown`` when there is more than one result.
+    ``color`` and ``width`` apply to ``rich`` only (``plain`` is 200 wide).
+    """
+    if fmt == "json":
+        return to_json_lines(results, show_expected=show_expected)
+    if fmt == "csv":
+        return to_csv(results)
+    if fmt == "gradescope":
+        return to_gradescope(results, show_expected=show_expected, precision=precision)
+    with_summary = summary and len(results) > 1
+    if fmt == "markdown":
+        return to_markdown(
+            results, show_expected=show_expected, precision=precision, summary=with_summary
+        )
+    if fmt in ("rich", "plain"):
+        return to_rich_text(
+            results,
+            show_expected=show_expected,
+            precision=precision,
+            plain=fmt == "plain",
+            color=color,
+            width=width,
+            summary=with_summary,
+        )
+    raise NncalcError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+# ---------------------------------------------------------------------------
+# Class summary
+
+
+def summarize(results: list[StudentResult]) -> ClassSummary:
+    """Counts, mean and median score, success rate per quantity and the commonest hint."""
+    graded = [r for r in results if r.error is None]
+    scores = sorted(r.score for r in graded)
+    mean = median = max_score = None
+    if scores:
+        mean = math.fsum(scores) / len(scores)
+        mid = len(scores) // 2
+        median = scores[mid] if len(scores) % 2 else (scores[mid - 1] + scores[mid]) / 2
+        max_score = max(r.max_score for r in graded)
+    having: dict[str, int] = {}
+    succeeded: dict[str, int] = {}
+    hints: Counter[str] = Counter()
+    for result in graded:
+        for name in dict.fromkeys(item.name for item in result.items):
+            having[name] = having.get(name, 0) + 1
+            succeeded.setdefault(name, 0)
+        for name in {item.name for item in result.items if item.verdict in SUCCESS}:
+            succeeded[name] += 1
+        hints.update(item.hint for item in result.items if item.hint)
+    top = hints.most_common(1)
+    return ClassSummary(
+        graded=len(graded),
+        failed=len(results) - len(graded),
+        mean=mean,
+        median=median,
+        max_score=max_score,
+        success={name: succeeded[name] / count for name, count in having.items()},
+        top_hint=top[0] if top else None,
+    )
+
+
+def _labels(results: Sequence[StudentResult]) -> dict[str, str]:
+    """The first label seen for each quantity name."""
+    labels: dict[str, str] = {}
+    for result in results:
+        for item in result.items:
+            labels.setdefault(item.name, item.label)
+    return labels
+
+
+def _summary_rows(results: list[StudentResult], precision: int) -> list[tuple[str, str]]:
+    s = summarize(results)
+    out_of = f" / {fmt_points(s.max_score, precision)}" if s.max_score is not None else ""
+    rows = [("graded files", str(s.graded)), ("failed files", str(s.failed))]
+    for what, value in (("mean score", s.mean), ("median score", s.median)):
+        rows.append((what, "—" if value is None else f"{fmt_points(value, precision)}{out_of}"))
+    if s.top_hint is not None:
+        hint, count = s.top_hint
+        rows.append(("most frequent hint", f"{hint} ({count}×)"))
+    return rows
+
+
+def _success_rows(results: list[StudentResult]) -> list[tuple[str, str]]:
+    labels = _labels(results)
+    return [(labels[name], fmt_percent(rate)) for name, rate in summarize(results).success.items()]
+
+
+# ---------------------------------------------------------------------------
+# Numbers and values
+
+
+def fmt_points(value: float, precision: int) -> str:
+    """Points and scores: ``precision`` decimals at most, no trailing zeros (``9.5``, ``10``)."""
+    text = f"{value:.{precision}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def fmt_percent(fraction: float) -> str:
+    return f"{fmt_points(100 * fraction, 1)}%"
+
+
+def _verdict_text(verdict: str) -> str:
+    return f"{SYMBOLS.get(verdict, '?')} {VERDICT_WORDS.get(verdict, verdict)}"
+
+
+def error_line(result: StudentResult) -> str:
+    """``file: error``, without repeating the file when the error already starts with it."""
+    error = result.error or ""
+    return error if error.startswith(result.file) else f"{result.file}: {error}"
+
+
+def _note(item: ItemResult) -> str:
+    return "; ".join(text for text in (item.reason, item.hint) if text)
+
+
+def _lists(value: Any) -> Any:
+    """Arrays as nested lists (results hold lists, but an array may slip in)."""
+    return value.tolist() if hasattr(value, "tolist") else value
+
+
+def _ndim(value: Any) -> int:
+    n = 0
+    while isinstance(value, (list, tuple)) and value:
+        n += 1
+        value = value[0]
+    return n
+
+
+def _is_wrong(ndim: int, wrong: list[list[int]], i: int, j: int) -> bool:
+    """Whether entry (i, j) of the value's row layout (vectors as columns) is listed."""
+    for index in wrong:
+        if ndim == 0 or not index:
+            return True
+        if index[0] != i:
+            continue
+        if len(index) == 1 and ndim >= 2:  # a whole row of a matrix
+            return True
+        if (index[1] if len(index) > 1 else 0) == j:
+            return True
+    return False
+
+
+#: One line of a laid-out value: (text, marked) pieces.
+Line = list[tuple[str, bool]]
+
+
+def value_lines(value: Any, wrong: list[list[int]], precision: int) -> list[Line]:
+    """The value laid out as :func:`nncalc.render.matrix_text` does, wrong entries marked.
+
+    Unreadable values (not numbers, ragged rows) are shown as Python writes them.
+    """
+    from nncalc.render import _window, as_rows, fmt_number, grid, matrix_text
+
+    value = _lists(value)
+    if value is None:
+        return []
+    try:
+        if not wrong:
+            return [[(line, False)] for line in matrix_text(value, precision).split("\n")]
+        ndim = _ndim(value)
+        if ndim == 0:
+            return [[(f"*{fmt_number(float(value), precision)}*", True)]]
+        rows = as_rows(value)
+        cells = grid(value, precision)
+    except (TypeError, ValueError, IndexError):
+        return [[(str(value), False)]]
+    row_ids, col_ids = _window(len(rows)), _window(len(rows[0]))
+    marked = [
+        [i is not None and j is not None and _is_wrong(ndim, wrong, i, j) for j in col_ids]
+        for i in row_ids
+    ]
+    shown = [
+        [f"*{c}*" if m else f" {c} " for c, m in zip(row, marks, strict=True)]
+        for row, marks in zip(cells, marked, strict=True)
+    ]
+    widths = [max(len(row[j]) for row in shown) for j in range(len(shown[0]))]
+    if len(shown) == 1:
+        left, right = ["["], ["]"]
+    else:
+        left = ["⎡ ", *["⎢ "] * (len(shown) - 2), "⎣ "]
+        right = [" ⎤", *[" ⎥"] * (len(shown) - 2), " ⎦"]
+    lines: list[Line] = []
+    for row, marks, a, b in zip(shown, marked, left, right, strict=True):
+        line: Line = [(a, False)]
+        for j, (text, mark) in enumerate(zip(row, marks, strict=True)):
+            line += [(" " * (widths[j] - len(text) + (j > 0)), False), (text, mark)]
+        lines.append([*line, (b, False)])
+    return lines
+
+
+def value_text(value: Any, wrong: list[list[int]], precision: int) -> str:
+    return "\n".join(
+        "".join(text for text, _ in line) for line in value_lines(value, wrong, precision)
+    )
+
+
+# ---------------------------------------------------------------------------
+# Rich tables and plain text
+
+
+def to_rich_text(
+    results: list[StudentResult],
+    *,
+    show_expected: bool,
+    precision: int,
+    plain: bool,
+    color: bool,
+    width: int | None,
+    summary: bool,
+) -> str:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    out = io.StringIO()
+    console = Console(
+        file=out,
+        width=width or (200 if plain else None),
+        force_terminal=color and not plain,
+        no_color=plain or not color,
+        highlight=False,
+        emoji=False,
+    )
+    for result in results:
+        if result.error is not None:
+            console.print(Text(error_line(result), style="bold red"))
+            continue
+        table = Table(
+            title=Text(f"{result.student} ({result.file})"),
+            title_justify="left",
+            title_style="bold",
+            caption=Text(f"graded against {result.problem}") if result.problem else None,
+            caption_justify="left",
+            box=box.SIMPLE_HEAD if plain else box.ROUNDED,
+            show_lines=not plain,
+            safe_box=plain,
+        )
+        rows = []
+        for item in result.items:
+            cells = [Text(item.label), _rich_value(item.answer, item.wrong_entries, precision)]
+            if show_expected:
+                cells.append(_rich_value(item.expected, [], precision))
+            cells += [
+                Text(_verdict_text(item.verdict), style=VERDICT_STYLES.get(item.verdict, "")),
+                Text(
+                    f"{fmt_points(item.points, precision)} / "
+                    f"{fmt_points(item.max_points, precision)}"
+                ),
+                Text(_note(item)),
+            ]
+            rows.append(cells)
+        # On a narrow terminal Rich shrinks every column; keep the short ones readable.
+        v = 3 if show_expected else 2  # the verdict column
+        table.add_column(
+            "quantity", style="bold cyan", no_wrap=True, min_width=_widest(rows, 0, 16)
+        )
+        table.add_column("answer", no_wrap=True)
+        if show_expected:
+            table.add_column("expected", no_wrap=True)
+        table.add_column("verdict", no_wrap=True, min_width=_widest(rows, v, 20))
+        table.add_column(
+            "points", no_wrap=True, justify="right", min_width=_widest(rows, v + 1, 20)
+        )
+        table.add_column("note", overflow="fold", min_width=_widest(rows, v + 2, 16))
+        for cells in rows:
+            table.add_row(*cells)
+        console.print(table)
+        total = f"{fmt_points(result.score, precision)} / {fmt_points(result.max_score, precision)}"
+        console.print(Text(f"Total: {total}", style="bold"))
+        console.print()
+    if summary:
+        _print_summary(console, results, precision, plain=plain)
+    return out.getvalue()
+
+
+def _widest(rows: list[list[Text]], column: int, cap: int) -> int:
+    return min(cap, max((row[column].cell_len for row in rows), default=0))
+
+
+def _rich_value(value: Any, wrong: list[list[int]], precision: int) -> Text:
+    from rich.text import Text
+
+    text = Text()
+    for n, line in enumerate(value_lines(value, wrong, precision)):
+        if n:
+            text.append("\n")
+        for piece, marked in line:
+            text.append(piece, style=WRONG_STYLE if marked else "")
+    return text
+
+
+def _print_summary(
+    console: Console, results: list[StudentResult], precision: int, *, plain: bool
+) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    def table(title: str, *columns: str) -> Table:
+        t = Table(
+            title=title,
+            title_justify="left",
+            title_style="bold",
+            box=box.SIMPLE_HEAD if plain else box.ROUNDED,
+            safe_box=plain,
+        )
+        for n, column in enumerate(columns):
+            t.add_column(column, style="bold cyan" if n == 0 else "", overflow="fold")
+        return t
+
+    overview = table("Class summary", "", "")
+    overview.show_header = False
+    for what, value in _summary_rows(results, precision):
+        overview.add_row(Text(what), Text(value))
+    console.print(overview)
+    rates = _success_rows(results)
+    if rates:
+        success = table("Success by quantity", "quantity", "correct or follow-through")
+        for label, rate in rates:
+            success.add_row(Text(label), Text(rate))
+        console.print(success)
+
+
+# ---------------------------------------------------------------------------
+# JSON Lines
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON data: arrays as lists, non-finite numbers as None."""
+    value = _lists(value)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def result_dict(result: StudentResult, *, show_expected: bool) -> dict[str, Any]:
+    """One student's result as a JSON-ready dict (the object of one JSON line)."""
+    head: dict[str, Any] = {
+        "student": result.student,
+        "file": result.file,
+        "problem": result.problem,
+    }
+    if result.error is not None:
+        return {**head, "score": 0, "max_score": None, "error": result.error}
+    items = []
+    for item in result.items:
+        entry: dict[str, Any] = {
+            "name": item.name,
+            "label": item.label,
+            "verdict": item.verdict,
+            "points": item.points,
+            "max_points": item.max_points,
+            "answer": _jsonable(item.answer),
+        }
+        if show_expected:
+            entry["expected"] = _jsonable(item.expected)
+        entry |= {
+            "wrong_entries": [list(index) for index in item.wrong_entries],
+            "hint": item.hint,
+            "reason": item.reason,
+        }
+        items.append(entry)
+    return {**head, "score": result.score, "max_score": result.max_score, "items": items}
+
+
+def to_json_lines(results: list[StudentResult], *, show_expected: bool) -> str:
+    return "".join(
+        json.dumps(result_dict(r, show_expected=show_expected), ensure_ascii=False, allow_nan=False)
+        + "\n"
+        for r in results
+    )
+
+
+# ---------------------------------------------------------------------------
+# CSV gradebook
+
+
+def _csv_number(value: float) -> str:
+    """Full precision, without a needless ``.0`` (``1``, ``0.5``, ``0.3333333333333333``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def to_csv(results: list[StudentResult]) -> str:
+    names = list(_labels(results))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["student", "file", *names, "score", "max_score", "error"])
+    for result in results:
+        if result.error is not None:
+            writer.writerow([result.student, result.file, *[""] * len(names), 0, "", result.error])
+            continue
+        points: dict[str, float] = {}
+        for item in result.items:
+            points[item.name] = points.get(item.name, 0.0) + item.points
+        writer.writerow(
+            [
+                result.student,
+                result.file,
+                *[_csv_number(points[name]) if name in points else "" for name in names],
+                _csv_number(result.score),
+                _csv_number(result.max_score),
+                "",
+            ]
+        )
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------
+# Gradescope
+
+
+def to_gradescope(results: list[StudentResult], *, show_expected: bool, precision: int) -> str:
+    """Gradescope's ``results.json`` (autograder specification) for one submission.
+
+    Top level: ``score`` (set explicitly, so it is the total), ``output`` and
+    ``tests``; each quantity is a test with ``name``, ``score``, ``max_score``,
+    ``status`` (``passed`` only with full points for a correct or follow-through
+    answer) and ``output`` (plain text,
+    shown by Gradescope in a ``<pre>`` block).
+    """
+    if len(results) != 1:
+        raise NncalcError(
+            f"the gradescope format grades one submission at a time; got {len(results)}"
+        )
+    result = results[0]
+    if result.error is not None:
+        doc: dict[str, Any] = {"score": 0, "output": error_line(result), "tests": []}
+        return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    counts = Counter(item.verdict for item in result.items)
+    tally = ", ".join(f"{counts[v]} {VERDICT_WORDS[v]}" for v in VERDICT_WORDS if counts[v])
+    total = f"{fmt_points(result.score, precision)} / {fmt_points(result.max_score, precision)}"
+    tests = []
+    for item in result.items:
+        lines = [_verdict_text(item.verdict)]
+        if item.reason:
+            lines.append(item.reason)
+        if item.hint:
+            lines.append(f"Hint: {item.hint}")
+        if item.wrong_entries and item.answer is not None:
+            lines += ["Your answer (wrong entries *marked*):"]
+            lines.append(value_text(item.answer, item.wrong_entries, precision))
+        if show_expected and item.expected is not None:
+            lines += ["Expected:", value_text(item.expected, [], precision)]
+        tests.append(
+            {
+                "name": item.label,
+                "score": item.points,
+                "max_score": item.max_points,
+                "status": "passed" if _passed(item) else "failed",
+                "output": "\n".join(lines),
+            }
+        )
+    doc = {
+        "score": result.score,
+        "output": f"Total: {total}" + (f" ({tally})" if tally else ""),
+        "tests": tests,
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _passed(item: ItemResult) -> bool:
+    """Full points, and a verdict that says so (a wrong answer worth 0 / 0 still fails)."""
+    return item.verdict in SUCCESS and item.points >= item.max_points
+
+
+# ---------------------------------------------------------------------------
+# Markdown
+
+
+def md_escape(text: str) -> str:
+    """Text safe inside a Markdown table cell: punctuation escaped, one line."""
+    out = "".join(f"\\{c}" if c in "\\`*_[]<>|#" else c for c in text)
+    return " ".join(out.split("\n"))
+
+
+def md_value(value: Any, wrong: list[list[int]], precision: int) -> str:
+    """A value on one line: ``[a, b; c, d]`` (rows split by ``;``), wrong entries in bold."""
+    from nncalc.render import _window, as_rows, fmt_number, grid
+
+    value = _lists(value)
+    if value is None:
+        return ""
+    try:
+        ndim = _ndim(value)
+        if ndim == 0:
+            text = fmt_number(float(value), precision)
+            return f"**{text}**" if wrong else text
+        rows = as_rows(value)
+        cells = grid(value, precision)
+    except (TypeError, ValueError, IndexError):
+        return md_escape(str(value))
+    row_ids, col_ids = _window(len(rows)), _window(len(rows[0]))
+    shown = []
+    for i, row in zip(row_ids, cells, strict=True):
+        entries = []
+        for j, cell in zip(col_ids, row, strict=True):
+            bold = i is not None and j is not None and _is_wrong(ndim, wrong, i, j)
+            entries.append(f"**{cell}**" if bold else cell)
+        shown.append(", ".join(e for e in entries if e))
+    return f"[{'; '.join(shown)}]"
+
+
+def to_markdown(
+    results: list[StudentResult], *, show_expected: bool, precision: int, summary: bool
+) -> str:
+    lines: list[str] = []
+    for result in results:
+        lines += [f"# Feedback: {md_escape(result.student)}", ""]
+        where = f"File: {md_escape(result.file)}"
+        if result.problem:
+            where += f" · problem: {md_escape(result.problem)}"
+        lines += [where, ""]
+        if result.error is not None:
+            lines += [f"**Could not be graded:** {md_escape(error_line(result))}", ""]
+            continue
+        head = ["quantity", "answer", *(["expected"] if show_expected else [])]
+        head += ["verdict", "points", "note"]
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("| " + " | ".join("---:" if h == "points" else "---" for h in head) + " |")
+        for item in result.items:
+            row = [md_escape(item.label), md_value(item.answer, item.wrong_entries, precision)]
+            if show_expected:
+                row.append(md_value(item.expected, [], precision))
+            row += [
+                _verdict_text(item.verdict),
+                f"{fmt_points(item.points, precision)} / {fmt_points(item.max_points, precision)}",
+                md_escape(_note(item)),
+            ]
+            lines.append("| " + " | ".join(row) + " |")
+        total = f"{fmt_points(result.score, precision)} / {fmt_points(result.max_score, precision)}"
+        lines += ["", f"**Total: {total}**", ""]
+    if summary:
+        lines += ["# Class summary", ""]
+        lines += [
+            f"- {what}: {md_escape(value)}" for what, value in _summary_rows(results, precision)
+        ]
+        rates = _success_rows(results)
+        if rates:
+            lines += ["", "| quantity | correct or follow-through |", "| --- | ---: |"]
+            lines += [f"| {md_escape(label)} | {rate} |" for label, rate in rates]
+        lines.append("")
+    return "\n".join(lines)
