@@ -20,12 +20,11 @@ answers ŷ is judged on softmax of the Z2 that follows from their own H.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import math
 
 import numpy as np
 
@@ -391,8 +390,7 @@ _NUMBER_TYPES = (int, float)
 def _numbers(raw: Any) -> np.ndarray | str:
     """Numbers (or numeric strings; null → NaN, an empty entry) as an array; a message if not."""
     plain = type(raw) is list and all(
-        type(v) in _NUMBER_TYPES
-        or (type(v) is list and all(type(u) in _NUMBER_TYPES for u in v))
+        type(v) in _NUMBER_TYPES or (type(v) is list and all(type(u) in _NUMBER_TYPES for u in v))
         for v in raw
     )
     if plain:  # the usual case, checked in one pass without recursion
@@ -445,7 +443,9 @@ def _plain(value: Any) -> Any:
     array = np.asarray(value, dtype=float)
     if not np.isnan(array).any():
         return array.tolist()
-    return np.where(np.isnan(array), None, array.astype(object)).tolist()
+    shown = array.astype(object)
+    shown[np.isnan(array)] = None
+    return shown.tolist()
 
 
 def grade_file(
