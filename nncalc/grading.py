@@ -8,7 +8,9 @@ Each quantity, in the order of the worked solution, gets one verdict:
   correct (rounding carried forward).
 - ``follow_through``: wrong, but computed correctly from the student's own wrong earlier
   answers (error carried forward). It earns ``rubric.follow_through`` of the points,
-  unless it builds on an earlier answer of all zeros (which makes later steps trivial).
+  unless it builds on an earlier answer of all zeros (which makes later steps trivial)
+  or on a wrong earlier answer that is worth no points itself (so the mistake would cost
+  nothing anywhere).
 - ``wrong``: none of the above; with ``partial: element`` it earns the fraction of its
   entries that pass. A hint names the likely mistake when recomputing with a classic
   slip reproduces the student's numbers.
@@ -45,26 +47,32 @@ Slip = tuple[str, Callable[[Values], Any]]
 class _World:
     """The student's values and, for the steps they skipped, what follows from them.
 
-    ``off`` marks values that differ from the exact ones beyond the tolerance; ``zeros``
-    names the all-zeros answer a value builds on (follow-through is refused there).
+    ``off`` marks values that differ from the exact ones beyond the tolerance. Two things
+    refuse follow-through to what builds on a value (each holds the reason, "" if none):
+    ``zeros``, an answer of all zeros upstream (it stays refused all the way down), and
+    ``unpaid``, a wrong answer worth no points upstream (until a graded answer has paid
+    for the mistake).
     """
 
     values: Values
     off: dict[str, bool] = field(default_factory=dict)
     zeros: dict[str, str] = field(default_factory=dict)
+    unpaid: dict[str, str] = field(default_factory=dict)
 
     def upstream_off(self, inputs: list[str]) -> bool:
         return any(self.off.get(i, False) for i in inputs)
 
-    def upstream_zeros(self, inputs: list[str]) -> str:
-        return next((self.zeros[i] for i in inputs if self.zeros.get(i)), "")
+    def upstream(self, reasons: dict[str, str], inputs: list[str]) -> str:
+        return next((reasons[i] for i in inputs if reasons.get(i)), "")
 
     def follow(self, name: str, value: Any, inputs: list[str], off: bool = False) -> None:
         """A step the student skipped: it is what follows from their earlier values."""
-        self.answer(name, value, off or self.upstream_off(inputs), self.upstream_zeros(inputs))
+        zeros, unpaid = self.upstream(self.zeros, inputs), self.upstream(self.unpaid, inputs)
+        self.answer(name, value, off or self.upstream_off(inputs), zeros, unpaid)
 
-    def answer(self, name: str, value: Any, off: bool, zeros: str) -> None:
-        self.values[name], self.off[name], self.zeros[name] = value, off, zeros
+    def answer(self, name: str, value: Any, off: bool, zeros: str, unpaid: str) -> None:
+        self.values[name], self.off[name] = value, off
+        self.zeros[name], self.unpaid[name] = zeros, unpaid
 
 
 @dataclass
@@ -90,7 +98,6 @@ class Grader:
             for name in self.names:
                 rounded[name] = self.rubric.tolerance.round(self.network.compute(name, rounded))
             self.rounded = rounded
-        self._check_points()
         # What every sheet is compared with, computed once: shown values, their plain form.
         self.expected = {n: self.shown(n, self.exact[n]) for n in self.names}
         self.expected_plain = {n: _plain(v) for n, v in self.expected.items()}
@@ -104,17 +111,6 @@ class Grader:
             values[name] = self.network.compute(name, values)
         return values
 
-    def _check_points(self) -> None:
-        for name in self.rubric.points or {}:
-            if name not in self.names:
-                path = f"grading.points.{name}"
-                raise NncalcError(
-                    f"{name} is not a quantity of this problem; it has: {', '.join(self.names)}",
-                    source=self.problem.source,
-                    path=path,
-                    line=self.problem.lines.get(path),
-                )
-
     def _label(self, name: str) -> str:
         kind, layer = split_name(name)
         return self.network.symbols.label(layer) or name if kind == "A" else name
@@ -127,7 +123,8 @@ class Grader:
     def grade(self, sheet: AnswerSheet) -> StudentResult:
         result = StudentResult(sheet.student, sheet.file, self.problem.source)
         given, extra = self._sort_answers(sheet.answers)
-        reads = {name: self._read(name, answer.raw) for name, answer in given.items()}
+        # A bare null (or an empty value) is an answer left blank, like a list of nulls.
+        reads = {n: self._read(n, a.raw) for n, a in given.items() if a.raw is not None}
         with np.errstate(all="ignore"):
             result.items = self._judge_all(reads) + extra
         return result
@@ -187,7 +184,7 @@ class Grader:
         """Set the item's verdict, points and hint; record the answer in the world."""
         assert read.value is not None
         name, answer, rubric = item.name, read.value, self.rubric
-        item.answer = _plain(answer)
+        item.answer = _plain(answer.T if read.transposed else answer)  # as the student wrote it
         if read.transposed:  # the right numbers, maybe, in the wrong layout: never credit
             item.verdict = "wrong"
             item.hint = self._hint(name, answer, True, world.values, expected)
@@ -198,7 +195,8 @@ class Grader:
         if not all_pass:
             item.wrong_entries = [list(map(int, index)) for index in np.argwhere(~passes)]
         upstream_off = world.upstream_off(inputs)
-        upstream_zeros = world.upstream_zeros(inputs)
+        upstream_zeros = world.upstream(world.zeros, inputs)
+        upstream_block = upstream_zeros or world.upstream(world.unpaid, inputs)
         # Follows from the student's own earlier values (computed only when needed):
         consistent = all_pass or self._passes(answer, name, self._recompute(name, world.values))
         if (
@@ -207,9 +205,9 @@ class Grader:
             or self._passes(answer, name, self.rounded[name])
         ):
             item.verdict, item.points = "correct", item.max_points
-        elif consistent and upstream_zeros:
+        elif consistent and upstream_block:
             item.verdict = "wrong"
-            item.hint = f"no follow-through credit: it builds on {upstream_zeros}, all zeros"
+            item.hint = upstream_block
         elif consistent and rubric.follow_through > 0:
             item.verdict = "follow_through"
             item.points = round(item.max_points * rubric.follow_through, 10)
@@ -221,13 +219,20 @@ class Grader:
             if rubric.partial:
                 item.points = round(item.max_points * float(passes.mean()), 10)
             item.hint = self._hint(name, answer, False, world.values, expected)
-        all_zero = not answer.any() and self.expected_nonzero[name]
-        world.answer(
-            name,
-            self.network.internal(name, answer),
-            off=item.verdict != "correct",
-            zeros=upstream_zeros or (name if all_zero else ""),
-        )
+        if item.verdict == "correct":
+            item.wrong_entries = []  # e.g. rounding carried forward: nothing to mark
+        off = item.verdict != "correct"
+        zeros = unpaid = ""
+        if off:
+            zeros = upstream_zeros
+            if not zeros and not answer.any() and self.expected_nonzero[name]:
+                zeros = f"no follow-through credit: it builds on {name}, all zeros"
+            if not item.max_points:  # a mistake here costs nothing: it must not carry forward
+                unpaid = world.upstream(world.unpaid, inputs) or (
+                    f"no follow-through credit: it builds on your {name}, which is wrong "
+                    "and carries no points of its own"
+                )
+        world.answer(name, self.network.internal(name, answer), off, zeros, unpaid)
 
     def _recompute(self, name: str, world: Values) -> Any:
         """The quantity from the student's values; NaN where those make it undefined."""
@@ -253,7 +258,7 @@ class Grader:
             return _Read(value.reshape(expected))  # a vector written as a row or a column
         if len(expected) == 2 and value.shape == expected[::-1]:
             return _Read(value.T.copy(), transposed=True)
-        return _Read(reason=f"expected shape {want}, got {_shape_text(value.shape)}")
+        return _Read(reason=f"expected {want}, got {_shape_text(value.shape)}")
 
     # -- hints -----------------------------------------------------------------------------
 
@@ -435,7 +440,7 @@ def _is_flat(shape: tuple[int, ...]) -> bool:
 def _shape_text(shape: tuple[int, ...]) -> str:
     if not shape:
         return "a single number"
-    return "×".join(map(str, shape)) if len(shape) > 1 else f"{shape[0]} numbers"
+    return f"a {'×'.join(map(str, shape))} matrix" if len(shape) > 1 else f"{shape[0]} numbers"
 
 
 def _plain(value: Any) -> Any:

@@ -115,7 +115,25 @@ def problem_from_dict(
 
 
 def problem_from_document(doc: Document, *, limits: Limits | None = None) -> Problem:
-    return _Validator(doc, limits or Limits()).problem()
+    problem = _Validator(doc, limits or Limits()).problem()
+    if problem.rubric.points:
+        _check_rubric_names(problem, doc)
+    return problem
+
+
+def _check_rubric_names(problem: Problem, doc: Document) -> None:
+    """Points may only name quantities this problem has (dA2 does not exist in a4, say)."""
+    from nncalc.engine import Network
+    from nncalc.names import canonical_name
+
+    names = [name for _, name in Network(problem).plan()]
+    for key in doc.data["grading"]["points"]:
+        name = canonical_name(str(key), problem.depth)
+        if name not in names:
+            raise doc.error(
+                f"grading.points.{key}",
+                f"{name} is not a quantity of this problem; it has: {', '.join(names)}",
+            )
 
 
 # ---------------------------------------------------------------------------

@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     import numpy as np
 
 #: Slack added to every bound so that float representation never fails a correct answer
-#: (0.1 + 0.2 ≠ 0.3 in binary): relative to the bound, far below any printed digit.
+#: (0.1 + 0.2 ≠ 0.3 in binary): a billionth of the bound plus a few units in the last place
+#: of the exact value, far below any printed digit at every magnitude.
 SLACK = 1e-9
+ULPS = 4
 
 
 @dataclass(frozen=True)
@@ -46,16 +48,16 @@ class Tolerance:
     def bound(self, exact: np.ndarray) -> np.ndarray:
         import numpy as np
 
-        if self.mode == "decimals":  # the same bound for every entry
-            return np.asarray(0.5 * 10.0**-self.decimals * (1 + SLACK) + 1e-12)
         exact = np.abs(np.asarray(exact, dtype=float))
-        if self.mode == "sigfigs":
+        if self.mode == "decimals":
+            bound = np.full_like(exact, 0.5 * 10.0**-self.decimals)
+        elif self.mode == "sigfigs":
             with np.errstate(divide="ignore"):
                 magnitude = np.floor(np.log10(np.where(exact > 0, exact, 1.0)))
             bound = np.where(exact > 0, 0.5 * 10.0 ** (magnitude - self.sigfigs + 1), 0.0)
         else:
             bound = self.atol + self.rtol * exact
-        return bound * (1 + SLACK) + 1e-12
+        return bound * (1 + SLACK) + ULPS * np.spacing(exact)
 
     def passes(self, answer: Any, exact: Any) -> np.ndarray:
         """Entry by entry: does the answer pass against the exact value?"""

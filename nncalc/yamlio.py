@@ -8,6 +8,7 @@ mapped to its line so errors can point at it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,10 +99,9 @@ def parse_yaml(text: str, source: str) -> Document:
             raise NncalcError(f"nested deeper than {MAX_DEPTH} levels", source=source) from None
         if node is None:
             raise NncalcError("the file is empty", source=source)
-        lines: dict[str, int] = {}
-        _check_nodes(node, "", lines, source, [0], 0)
+        builder = _Builder(loader, source)
         try:
-            data = loader.construct_document(node)
+            data = builder.build(node, "", 0)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             raise NncalcError(
@@ -109,69 +109,110 @@ def parse_yaml(text: str, source: str) -> Document:
                 source=source,
                 line=mark.line + 1 if mark else None,
             ) from None
-        except (ValueError, OverflowError) as exc:  # e.g. a timestamp out of range
+        except (ValueError, OverflowError, TypeError) as exc:  # e.g. a timestamp out of range
             raise NncalcError(f"invalid YAML value: {exc}", source=source) from None
     finally:
         loader.dispose()
-    return Document(data, source, lines)
+    return Document(data, source, builder.lines)
 
 
+_TAG = "tag:yaml.org,2002:"
 _STANDARD_TAGS = frozenset(
-    "tag:yaml.org,2002:" + t
+    _TAG + t
     for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "binary", "merge")
 )
+_PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
 
 
-def _check_nodes(
-    node: Any, path: str, lines: dict[str, int], source: str, budget: list[int], depth: int
-) -> None:
-    """Walk the node graph: record lines, refuse odd tags, duplicates and bombs."""
-    import yaml
+class _Builder:
+    """Turns the node graph into data in one walk, checking it on the way.
 
-    budget[0] += 1
-    if budget[0] > MAX_NODES:
-        raise NncalcError(
-            f"document too large: more than {MAX_NODES} nodes (aliases count each time used)",
-            source=source,
-        )
-    if depth > MAX_DEPTH:
-        raise NncalcError(
-            f"nested deeper than {MAX_DEPTH} levels",
-            source=source,
-            path=path or None,
-            line=node.start_mark.line + 1,
-        )
-    if node.tag not in _STANDARD_TAGS:
-        raise NncalcError(
-            f"YAML tag {node.tag!r} is not allowed (only plain data)",
-            source=source,
-            path=path or None,
-            line=node.start_mark.line + 1,
-        )
-    if path:
-        lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
+    It records the line of every field, refuses non-standard tags, duplicate keys,
+    nesting deeper than MAX_DEPTH and more than MAX_NODES nodes (aliases count each
+    time they are used, which stops "billion laughs").  Plain numbers and strings are
+    converted directly; anything else (octal, .inf, timestamps, merge keys) goes to
+    PyYAML's safe constructor, so the meaning is always PyYAML's.
+    """
+
+    def __init__(self, loader: Any, source: str) -> None:
+        self.loader = loader
+        self.source = source
+        self.lines: dict[str, int] = {}
+        self.nodes = 0
+
+    def fail(self, message: str, path: str, node: Any) -> NncalcError:
+        line = node.start_mark.line + 1
+        return NncalcError(message, source=self.source, path=path or None, line=line)
+
+    def build(self, node: Any, path: str, depth: int) -> Any:
+        import yaml
+
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise NncalcError(
+                f"document too large: more than {MAX_NODES} nodes (aliases count each time used)",
+                source=self.source,
+            )
+        if depth > MAX_DEPTH:
+            raise self.fail(f"nested deeper than {MAX_DEPTH} levels", path, node)
+        if node.tag not in _STANDARD_TAGS:
+            raise self.fail(f"YAML tag {node.tag!r} is not allowed (only plain data)", path, node)
+        if path:
+            self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            items = []
+            for i, item in enumerate(node.value):
+                if isinstance(item, yaml.ScalarNode) and item.tag in _STANDARD_TAGS:
+                    self.nodes += 1  # a plain entry of a list: its line is its list's line
+                    items.append(self.scalar(item))
+                else:
+                    items.append(self.build(item, f"{path}[{i}]", depth + 1))
+            return items
+        return self.mapping(node, path, depth)
+
+    def mapping(self, node: Any, path: str, depth: int) -> Any:
+        import yaml
+
+        result: dict[Any, Any] = {}
         seen: dict[Any, int] = {}
+        merge = False
         for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node)
+            if key_node.tag == _TAG + "merge":
+                merge = True
+                self.build(value_node, path, depth + 1)  # checked here, merged below
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.fail("a key must be plain text, not a list or mapping", path, key_node)
+            key = self.scalar(key_node)
             line = key_node.start_mark.line + 1
             if key in seen:
-                raise NncalcError(
-                    f"duplicate key {key!r} (first on line {seen[key]})",
-                    source=source,
-                    path=path or None,
-                    line=line,
+                raise self.fail(
+                    f"duplicate key {key!r} (first on line {seen[key]})", path, key_node
                 )
             seen[key] = line
             child = f"{path}.{key}" if path else str(key)
-            lines.setdefault(child, line)
-            _check_nodes(value_node, child, lines, source, budget, depth + 1)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            if isinstance(item, yaml.ScalarNode) and item.tag in _STANDARD_TAGS:
-                budget[0] += 1  # a plain entry of a list: its line is its list's line
-                continue
-            _check_nodes(item, f"{path}[{i}]", lines, source, budget, depth + 1)
+            self.lines.setdefault(child, line)
+            result[key] = self.build(value_node, child, depth + 1)
+        if merge:  # YAML 1.1 merge keys ("<<"): let PyYAML apply its rules
+            return self.loader.construct_object(node, deep=True)
+        return result
+
+    def scalar(self, node: Any) -> Any:
+        tag, value = node.tag, node.value
+        if tag == _TAG + "str":
+            return value
+        if tag == _TAG + "float":
+            try:
+                return float(value)
+            except ValueError:  # .inf, .nan, 1:30.5 ...
+                pass
+        elif tag == _TAG + "int" and _PLAIN_INT.fullmatch(value):
+            return int(value)
+        elif tag == _TAG + "null":
+            return None
+        return self.loader.construct_object(node, deep=True)
 
 
 def load_yaml_file(path: str | Path, *, display: str | None = None) -> Document:

@@ -1,0 +1,141 @@
+"""Benchmark: grade 10,000 a4 submissions in one `nncalc verify DIR --format csv` run.
+
+Targets (issue 3): at least 1,000 files/s on one core, and no more than 3× the time of
+only loading the same files with the fastest YAML loader available (libyaml's C loader
+when present), each measured as a whole process, interleaved, in the same run.
+
+The submissions are synthetic and varied like a real class: 40 % fully correct, the rest
+with one of several slips (a wrong entry early, rounded intermediates, degrees, a missing
+bias, a flipped update, missing answers), so both the fast and the slow paths are timed.
+
+    python bench/verify.py                 # 10,000 files, 3 interleaved rounds
+    python bench/verify.py --files 2000 --rounds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import Summary, environment_lines, noise_warning, table, verdict  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+A4 = ROOT / "problems" / "a4.yaml"
+
+W1 = np.array([[0.1, -0.2, 0.3, 0.4], [0.5, -0.3, 0.1, -0.2], [0.4, 0.2, -0.5, 0.3]])
+B1 = np.array([0.1, -0.1, 0.05])
+W2 = np.array([[-0.3, 0.2, 0.1], [0.4, -0.5, 0.3]])
+B2 = np.array([0.05, -0.05])
+X = np.array([1, -1, 0.5, 2.0])
+Y = np.array([1, 0.0])
+
+
+def chain(slip: str, rng: np.random.Generator) -> dict[str, list]:
+    """A student's answers for a4, computed by hand-written NumPy with one slip."""
+    z1 = W1 @ X + (0 if slip == "no_bias" else B1)
+    if slip == "wrong_entry":
+        z1 = z1 + np.array([rng.choice([-0.1, 0.1]), 0, 0])
+    trig = np.sin(np.deg2rad(z1)) if slip == "degrees" else np.sin(z1)
+    h = np.maximum(z1, 0) + trig
+    z2 = W2 @ h + B2
+    y_hat = np.exp(z2) / np.exp(z2).sum()
+    d2 = y_hat - Y
+    da1 = W2.T @ d2
+    d1 = da1 * ((z1 > 0) + np.cos(z1))
+    sign = 1 if slip == "flipped_update" else -1
+    answers = {
+        "Z1": z1, "H": h, "Z2": z2, "y_hat": y_hat, "W2T_delta2": da1, "delta1": d1,
+        "dW2": np.outer(d2, h), "db2": d2, "dW1": np.outer(d1, X), "db1": d1,
+        "W2'": W2 + sign * 0.001 * np.outer(d2, h), "b2'": B2 + sign * 0.001 * d2,
+        "W1'": W1 + sign * 0.001 * np.outer(d1, X), "b1'": B1 + sign * 0.001 * d1,
+    }  # fmt: skip
+    decimals = 3 if slip == "rounded" else 4
+    out = {k: np.round(v, decimals).tolist() for k, v in answers.items()}
+    if slip == "missing":
+        for key in ("dW1", "db1", "W1'", "b1'"):
+            out.pop(key)
+    return out
+
+
+def write_submissions(folder: Path, count: int) -> None:
+    import yaml
+
+    rng = np.random.default_rng(0)
+    slips = ["none"] * 4 + ["wrong_entry", "rounded", "degrees", "no_bias", "flipped_update"]
+    slips.append("missing")
+    problem = os.path.relpath(A4, folder)
+    for i in range(count):
+        doc = {"problem": problem, "student": f"s{i:05d}", "answers": chain(slips[i % 10], rng)}
+        (folder / f"s{i:05d}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+LOAD_ONLY = """
+import sys, pathlib, yaml
+Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.yaml")):
+    with open(path, "rb") as handle:
+        yaml.load(handle, Loader=Loader)
+"""
+
+
+def timed(argv: list[str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 1):  # 1: some student lacks full marks, as expected
+        sys.exit(f"command failed ({done.returncode}): {' '.join(argv)}\n{done.stderr}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    import yaml
+
+    print("\n".join(f"  {line}" for line in environment_lines()))
+    print(f"  libyaml C loader: {'yes' if hasattr(yaml, 'CSafeLoader') else 'no (pure Python)'}")
+    with tempfile.TemporaryDirectory(prefix="nncalc-verify-bench-") as tmp:
+        folder = Path(tmp)
+        write_submissions(folder, args.files)
+        verify = [sys.executable, "-m", "nncalc", "verify", str(folder), "--format", "csv"]
+        load = [sys.executable, "-c", LOAD_ONLY, str(folder)]
+        # Pin one core: the target is per core (NumPy's threads do not help small arrays).
+        pin = ["taskset", "-c", "0"] if _has_taskset() else []
+        series = {"load only (baseline)": Summary("load only", []), "verify": Summary("verify", [])}
+        timed(pin + verify)  # warm the file cache and the bytecode
+        for _ in range(args.rounds):
+            series["load only (baseline)"].samples.append(timed(pin + load))
+            series["verify"].samples.append(timed(pin + verify))
+    base, target = series["load only (baseline)"], series["verify"]
+    rows = [
+        [label, f"{s.median:.2f}", f"{args.files / s.median:,.0f}", f"{s.median / base.median:.2f}"]
+        for label, s in series.items()
+    ]
+    print(f"\n{args.files:,} a4 submissions, {args.rounds} interleaved rounds, one core:")
+    print(table(rows, ["command", "median s", "files/s", "ratio"]))
+    print(f"throughput: {args.files / target.median:,.0f} files/s (target ≥ 1,000)")
+    print(f"ratio to loading only: {verdict(target.median / base.median, 3.0)}")
+    warning = noise_warning([base, target])
+    if warning:
+        print(warning)
+    return 0
+
+
+def _has_taskset() -> bool:
+    from shutil import which
+
+    return which("taskset") is not None
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
