@@ -257,7 +257,7 @@ def verify(
     epilog=(
         "Examples:\n\n"
         "  nncalc template problems/a4.yaml > answers.yaml\n\n"
-        "  nncalc template problems/a4.yaml -o sheets/answers.yaml"
+        "  nncalc template problems/a4.yaml -o answers.yaml"
     )
 )
 def template(

@@ -23,8 +23,10 @@ answers ŷ is judged on softmax of the Z2 that follows from their own H.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,7 @@ class _World:
     off: dict[str, bool] = field(default_factory=dict)
     zeros: dict[str, str] = field(default_factory=dict)
     unpaid: dict[str, str] = field(default_factory=dict)
+    answered: set[str] = field(default_factory=set)
 
     def upstream_off(self, inputs: list[str]) -> bool:
         return any(self.off.get(i, False) for i in inputs)
@@ -105,6 +108,11 @@ class Grader:
         self.inputs = {n: self.network.inputs(n) for n in self.names}
         self.bounds = {n: self.rubric.tolerance.bound(v) for n, v in self.expected.items()}
         self.expected_nonzero = {n: bool(np.any(v)) for n, v in self.expected.items()}
+        self.flat_expected = {n: np.ravel(v) for n, v in self.expected.items()}
+        self.flat_bounds = {
+            n: np.ravel(np.broadcast_to(self.bounds[n], np.shape(v)))
+            for n, v in self.expected.items()
+        }
 
     def _evaluate(self, values: Values) -> Values:
         for name in self.names:
@@ -126,8 +134,31 @@ class Grader:
         # A bare null (or an empty value) is an answer left blank, like a list of nulls.
         reads = {n: self._read(n, a.raw) for n, a in given.items() if a.raw is not None}
         with np.errstate(all="ignore"):
-            result.items = self._judge_all(reads) + extra
+            items = self._all_correct(reads)
+            result.items = (self._judge_all(reads) if items is None else items) + extra
         return result
+
+    def _all_correct(self, reads: dict[str, _Read]) -> list[ItemResult] | None:
+        """The items when every answer given is right (one comparison); else None."""
+        if not reads or any(r.value is None or r.transposed for r in reads.values()):
+            return None
+        names = [name for name in self.names if name in reads]
+        answers = np.concatenate([reads[name].value.ravel() for name in names])  # type: ignore[union-attr]
+        expected = np.concatenate([self.flat_expected[name] for name in names])
+        bounds = np.concatenate([self.flat_bounds[name] for name in names])
+        if not (np.abs(answers - expected) <= bounds).all():  # an empty entry (NaN) fails too
+            return None
+        items = []
+        for name in self.names:
+            points = self.rubric.points_for(name)
+            read = reads.get(name)
+            if read is not None or points:
+                item = ItemResult(name, self.labels[name], "missing", 0.0, points)
+                item.expected = self.expected_plain[name]
+                if read is not None:
+                    item.verdict, item.points, item.answer = "correct", points, _plain(read.value)
+                items.append(item)
+        return items
 
     def _sort_answers(self, answers: list[Answer]) -> tuple[dict[str, Answer], list[ItemResult]]:
         """Answers by canonical name; unknown or repeated names become invalid items."""
@@ -187,13 +218,13 @@ class Grader:
         item.answer = _plain(answer.T if read.transposed else answer)  # as the student wrote it
         if read.transposed:  # the right numbers, maybe, in the wrong layout: never credit
             item.verdict = "wrong"
-            item.hint = self._hint(name, answer, True, world.values, expected)
+            item.hint = self._hint(name, answer, True, world, expected)
             world.follow(name, self._recompute(name, world.values), inputs, off=True)
             return
         passes = np.abs(answer - expected) <= self.bounds[name]
         all_pass = bool(passes.all())
         if not all_pass:
-            item.wrong_entries = [list(map(int, index)) for index in np.argwhere(~passes)]
+            item.wrong_entries = np.argwhere(~passes).tolist()
         upstream_off = world.upstream_off(inputs)
         upstream_zeros = world.upstream(world.zeros, inputs)
         upstream_block = upstream_zeros or world.upstream(world.unpaid, inputs)
@@ -218,7 +249,7 @@ class Grader:
             item.verdict = "wrong"
             if rubric.partial:
                 item.points = round(item.max_points * float(passes.mean()), 10)
-            item.hint = self._hint(name, answer, False, world.values, expected)
+            item.hint = self._hint(name, answer, False, world, expected)
         if item.verdict == "correct":
             item.wrong_entries = []  # e.g. rounding carried forward: nothing to mark
         off = item.verdict != "correct"
@@ -233,6 +264,7 @@ class Grader:
                     "and carries no points of its own"
                 )
         world.answer(name, self.network.internal(name, answer), off, zeros, unpaid)
+        world.answered.add(name)
 
     def _recompute(self, name: str, world: Values) -> Any:
         """The quantity from the student's values; NaN where those make it undefined."""
@@ -263,21 +295,29 @@ class Grader:
     # -- hints -----------------------------------------------------------------------------
 
     def _hint(
-        self, name: str, answer: np.ndarray, transposed: bool, world: Values, exact: Any
+        self, name: str, answer: np.ndarray, transposed: bool, state: _World, exact: Any
     ) -> str | None:
+        """The classic slip that reproduces the student's numbers, if one does."""
+        world = state.values
         if transposed:
             if self._passes(answer, name, self.exact[name]):
                 return "transposed: this is the transpose of the right matrix (x·δᵀ for δ·xᵀ)"
             return None
         for hint, slip in self._slips(name):
-            try:
-                candidate = slip(world)
-            except (ValueError, KeyError):
-                continue
-            if np.shape(self.shown(name, candidate)) == np.shape(answer) and self._passes(
-                answer, name, candidate
-            ):
+            if self._matches(answer, name, partial(slip, world)):
                 return hint
+        # A slip in a step the student did not write down shows first in this one
+        # (δ1 = W2ᵀδ2 ⊙ f'(H) with f' never written; db2 from a δ2 of the wrong sign).
+        for step in self.inputs[name]:
+            if step in state.answered:
+                continue
+            for hint, slip in self._slips(step):
+
+                def slipped(step: str = step, slip: Callable[[Values], Any] = slip) -> Any:
+                    return self.network.compute(name, {**world, step: slip(world)})
+
+                if self._matches(answer, name, slipped):
+                    return hint
         nonzero = np.asarray(exact) != 0
         if nonzero.any():
             for power in (1, -1, 2, -2):
@@ -286,6 +326,14 @@ class Grader:
                         f"a misplaced decimal point: the answer is 10^{power} times the right value"
                     )
         return None
+
+    def _matches(self, answer: np.ndarray, name: str, candidate: Callable[[], Any]) -> bool:
+        try:
+            value = candidate()
+        except (ValueError, KeyError, NncalcError):
+            return False
+        same_shape = np.shape(self.shown(name, value)) == np.shape(answer)
+        return same_shape and self._passes(answer, name, value)
 
     def _slips(self, name: str) -> list[Slip]:
         """The classic mistakes that change this quantity's own formula."""
@@ -319,9 +367,6 @@ class Grader:
             fprime_slips = self._fprime_slips(i, act, trig)
             if kind == "fprime":
                 slips += fprime_slips
-            elif i < p.depth or not net.fast_output:
-                # δ_l = ∂L/∂A_l ⊙ f'(Z_l) with the slipped f' (a student who skipped f').
-                slips += [(h, _times_upstream(i, f)) for h, f in fprime_slips]
         if kind == "delta" and i == p.depth and net.fast_output:
             slips.append(
                 ("sign flipped: δ = y − ŷ instead of ŷ − y", lambda w: -net.compute(name, w))
@@ -383,10 +428,6 @@ class Grader:
 
 # ---------------------------------------------------------------------------
 # Helpers
-
-
-def _times_upstream(layer: int, fprime: Callable[[Values], Any]) -> Callable[[Values], Any]:
-    return lambda w: w[f"dA{layer}"] * fprime(w)
 
 
 _NUMBER_TYPES = (int, float)
@@ -465,7 +506,7 @@ def grade_file(
     except NncalcError as exc:
         return StudentResult(Path(path).stem, str(path), error=str(exc))
     assert sheet.problem is not None
-    key = sheet.problem.resolve()
+    key = Path(os.path.abspath(sheet.problem))  # no file-system calls, unlike resolve()
     if key not in graders:
         try:
             graders[key] = Grader(load_problem(sheet.problem))

@@ -49,15 +49,14 @@ class Tolerance:
         import numpy as np
 
         exact = np.abs(np.asarray(exact, dtype=float))
-        if self.mode == "decimals":
-            bound = np.full_like(exact, 0.5 * 10.0**-self.decimals)
-        elif self.mode == "sigfigs":
+        if self.mode == "decimals":  # the same half unit for every entry
+            return 0.5 * 10.0**-self.decimals * (1 + SLACK) + ULPS * np.spacing(exact)
+        if self.mode == "sigfigs":
             with np.errstate(divide="ignore"):
                 magnitude = np.floor(np.log10(np.where(exact > 0, exact, 1.0)))
             bound = np.where(exact > 0, 0.5 * 10.0 ** (magnitude - self.sigfigs + 1), 0.0)
-        else:
-            bound = self.atol + self.rtol * exact
-        return bound * (1 + SLACK) + ULPS * np.spacing(exact)
+            return bound * (1 + SLACK) + ULPS * np.spacing(exact)
+        return (self.atol + self.rtol * exact) * (1 + SLACK) + ULPS * np.spacing(exact)
 
     def passes(self, answer: Any, exact: Any) -> np.ndarray:
         """Entry by entry: does the answer pass against the exact value?"""

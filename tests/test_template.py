@@ -112,14 +112,13 @@ def test_template_shows_points_and_equations_in_comments(
     assert notes == A4_NOTES
     for phase in ("  # Forward pass", "  # Backpropagation", "  # Update"):
         assert phase in lines
-    assert lines.index("  # Backpropagation") == lines.index(next(iter(
-        line for line in lines if line.startswith("  delta2:")
-    ))) - 1
+    assert (
+        lines.index("  # Backpropagation")
+        == lines.index(next(iter(line for line in lines if line.startswith("  delta2:")))) - 1
+    )
 
 
-def test_template_default_rubric_and_other_tolerances(
-    runner: CliRunner, tmp_path: Path
-) -> None:
+def test_template_default_rubric_and_other_tolerances(runner: CliRunner, tmp_path: Path) -> None:
     out = run(runner, "template", str(RELU_NEGATIVE))[1]
     notes = [m["note"] for m in map(ANSWER_LINE.match, out.splitlines()) if m]
     assert notes == ["1 pt"] * 17  # no grading: section: every quantity 1 point
@@ -193,18 +192,18 @@ def test_template_of_a_bad_problem_exits_2(runner: CliRunner, tmp_path: Path) ->
     assert (code, out, err) == (2, "", f"error: {tmp_path / 'none.yaml'}: no such file\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rubric points for a name of the right form that this problem lacks (dA2 in a4, "
-    "whose δ2 comes straight from ŷ − y) are only refused by Grader._check_points, so "
-    "`nncalc template` (and solve) accept the problem and print a sheet whose points do not "
-    "add up to the rubric's",
-)
 def test_template_refuses_points_for_a_quantity_the_problem_lacks(
     runner: CliRunner, tmp_path: Path
 ) -> None:
-    problem = yaml.safe_load(A4.read_text())
-    problem["grading"]["points"]["dA2"] = 1
+    # dA2 is a name of the right form, but a4 computes δ2 = ŷ − y directly: no dA2
+    text = A4.read_text().replace("    W2': 1\n", "    W2': 1\n    dA2: 1\n")
     path = tmp_path / "extra_points.yaml"
-    path.write_text(yaml.safe_dump(problem, allow_unicode=True))
-    assert run(runner, "template", str(path))[0] == 2
+    path.write_text(text)
+    line = text.splitlines().index("    dA2: 1") + 1
+    code, out, err = run(runner, "template", str(path))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"error: {path}:{line}: grading.points.dA2: dA2 is not a quantity of this problem; it "
+        "has: Z1, A1, Z2, A2, loss, delta2, dW2, db2, dA1, fprime1, delta1, dW1, db1, W1_new, "
+        "b1_new, W2_new, b2_new\n"
+    )
