@@ -14,6 +14,7 @@ Only the file's structure is checked here; each answer's numbers are judged by
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,7 @@ def load_answers(path: str | Path, *, problem: str | Path | None = None) -> Answ
             raise doc.error("", "missing 'problem' (the problem file); or pass --problem")
         if not isinstance(written, str):
             raise doc.error("problem", "expected the path of the problem file")
-        problem_path = Path(path).parent / written
+        problem_path = Path(os.path.normpath(Path(path).parent / written))
     answers = data.get("answers")
     if answers is None:
         answers = {}

@@ -345,7 +345,8 @@ class Grader:
         if kind == "Z" and p.layers[i - 1].bias:
             slips.append(
                 (
-                    f"the bias b{i} seems left out (Z{i} = W{i}·A without + b{i})",
+                    f"the bias b{i} seems left out (Z{i} = W{i}·{net.symbols.a(i - 1).text} "
+                    f"without + b{i})",
                     lambda w: w[f"W{i}"] @ w[f"A{i - 1}"],
                 )
             )

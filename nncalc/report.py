@@ -489,7 +489,9 @@ def _csv_number(value: float) -> str:
 
 
 def to_csv(results: list[StudentResult]) -> str:
-    names = list(_labels(results))
+    # A column for each quantity that carries points (not for ungraded or unknown names).
+    graded = {item.name for result in results for item in result.items if item.max_points}
+    names = [name for name in _labels(results) if name in graded]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["student", "file", *names, "score", "max_score", "error"])

@@ -435,3 +435,24 @@ def test_points_for_a_quantity_the_problem_lacks_are_refused_at_load() -> None:
         "Z2, A2, loss, delta2, dW2, db2, dA1, fprime1, delta1, dW1, db1, W1_new, b1_new, "
         "W2_new, b2_new"
     )
+
+
+def test_the_readme_boundary_examples_hold() -> None:
+    """The examples in the README's tolerance table, number for number."""
+    d3 = Tolerance("decimals", decimals=3)
+    assert d3.passes([0.66657, 0.66757, 0.6665, 0.6676], [0.66707] * 4).tolist() == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    s3 = Tolerance("sigfigs", sigfigs=3)
+    assert s3.passes([1.8131, 1.8231, 1.813, 1.8232], [1.8181] * 4).tolist() == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert s3.passes([0.0, 1e-9], [0.0, 0.0]).tolist() == [True, False]
+    rel = Tolerance("relative", rtol=0.01)
+    assert rel.passes([1.98, 2.02, 1.979], [2, 2, 2]).tolist() == [True, True, False]

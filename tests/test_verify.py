@@ -60,7 +60,7 @@ MALFORMED = {
     "mapping with 'answers' (and 'problem', 'student')",
     "malformed_unknown_key.yaml": "tests/data/a4/malformed_unknown_key.yaml:3: answer: unknown "
     "key 'answer'; expected one of: problem, student, answers",
-    "malformed_problem_not_found.yaml": "tests/data/a4/../../../problems/a5.yaml: no such file",
+    "malformed_problem_not_found.yaml": "problems/a5.yaml: no such file",
     "malformed_no_problem.yaml": "tests/data/a4/malformed_no_problem.yaml: missing 'problem' "
     "(the problem file); or pass --problem",
 }
@@ -180,7 +180,7 @@ MISTAKES = [
     ),
     (
         "mistake_bias.yaml",
-        {"Z1": "the bias b1 seems left out (Z1 = W1·A without + b1)"},
+        {"Z1": "the bias b1 seems left out (Z1 = W1·x without + b1)"},
         FORWARD_AND_GRADIENTS,
         9.5,
     ),
