@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Summary, environment_lines, noise_warning, table, verdict  # noqa: E402
+from _common import Summary, environment_lines, noise_warning, table, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 A4 = ROOT / "problems" / "a4.yaml"
