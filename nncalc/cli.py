@@ -42,6 +42,15 @@ class Format(str, Enum):
     latex = "latex"
 
 
+PrecisionOption = Annotated[
+    int, typer.Option("--precision", "-p", min=0, max=15, help="Decimals shown.")
+]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write to this file (atomically).")
+]
+FORMAT_HELP = "Output format [default: rich on a terminal, plain otherwise]."
+
+
 class Phase(str, Enum):
     forward = "forward"
     backward = "backward"
@@ -90,13 +99,9 @@ def solve(
     problem: Annotated[Path, typer.Argument(help="Problem file (YAML).", show_default=False)],
     fmt: Annotated[
         Format | None,
-        typer.Option(
-            "--format", "-f", help="Output format [default: rich on a terminal, plain otherwise]."
-        ),
+        typer.Option("--format", "-f", help=FORMAT_HELP),
     ] = None,
-    precision: Annotated[
-        int, typer.Option("--precision", "-p", min=0, max=15, help="Decimals shown.")
-    ] = 4,
+    precision: PrecisionOption = 4,
     phase: Annotated[
         list[Phase] | None,
         typer.Option("--phase", help="Show only this phase (repeatable)."),
@@ -115,9 +120,7 @@ def solve(
             "relative error exceeds 1e-6.",
         ),
     ] = False,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file (atomically).")
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """Solve a problem: every intermediate of the forward pass, backpropagation and update."""
     with reported_errors():
@@ -131,9 +134,7 @@ def solve(
         for name in names:
             _check_quantity(solution, name)
         chosen = select(solution, [p.value for p in phase or []], names)
-        fmt_name = (fmt.value if fmt else None) or ("rich" if _is_terminal() else "plain")
-        color = fmt_name == "rich" and _is_terminal() and output is None
-        width = None if _is_terminal() and output is None else 200
+        fmt_name, color, width = _display(fmt, output)
         text = render(
             solution,
             fmt_name,
@@ -209,23 +210,17 @@ def verify(
     ] = None,
     fmt: Annotated[
         VerifyFormat | None,
-        typer.Option(
-            "--format", "-f", help="Output format [default: rich on a terminal, plain otherwise]."
-        ),
+        typer.Option("--format", "-f", help=FORMAT_HELP),
     ] = None,
     show_expected: Annotated[
         bool,
         typer.Option("--show-expected/--hide-expected", help="Show the exact values."),
     ] = False,
-    precision: Annotated[
-        int, typer.Option("--precision", "-p", min=0, max=15, help="Decimals shown.")
-    ] = 4,
+    precision: PrecisionOption = 4,
     quiet: Annotated[
         bool, typer.Option("--quiet", help="Print nothing; the exit code only.")
     ] = False,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file (atomically).")
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """Grade students' answers against the problem: verdicts, points, hints, total."""
     with reported_errors():
@@ -234,10 +229,8 @@ def verify(
 
         files = answer_files(paths)
         results = grade_files(files, problem=problem, progress=not quiet and sys.stderr.isatty())
-        fmt_name = (fmt.value if fmt else None) or ("rich" if _is_terminal() else "plain")
+        fmt_name, color, width = _display(fmt, output)
         if not quiet:
-            color = fmt_name == "rich" and _is_terminal() and output is None
-            width = None if _is_terminal() and output is None else 200
             text = render_results(
                 results,
                 fmt_name,
@@ -262,9 +255,7 @@ def verify(
 )
 def template(
     problem: Annotated[Path, typer.Argument(help="Problem file (YAML).", show_default=False)],
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file (atomically).")
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """Print a blank answer sheet: every quantity in the right shape, with its points."""
     with reported_errors():
@@ -277,6 +268,13 @@ def template(
         where = output.parent if output is not None else Path.cwd()
         reference = Path(os.path.relpath(problem.resolve(), where.resolve())).as_posix()
         _write(answer_template(loaded, reference), output)
+
+
+def _display(fmt: Enum | None, output: Path | None) -> tuple[str, bool, int | None]:
+    """The format (rich on a terminal, plain otherwise), whether to colour, the width."""
+    to_terminal = _is_terminal() and output is None
+    name = str(fmt.value) if fmt else ("rich" if to_terminal else "plain")
+    return name, name == "rich" and to_terminal, None if to_terminal else 200
 
 
 def _write(text: str, output: Path | None) -> None:

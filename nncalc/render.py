@@ -210,19 +210,9 @@ def architecture(solution: Solution) -> str:
     return f"{' → '.join(parts)}; loss {p.loss}{batch}; α = {p.learning_rate:g}"
 
 
-def to_rich_text(
-    solution: Solution,
-    steps: Sequence[Step],
-    precision: int,
-    *,
-    plain: bool,
-    color: bool,
-    width: int | None,
-) -> str:
-    from rich import box
+def text_console(*, plain: bool, color: bool, width: int | None) -> tuple[Any, io.StringIO]:
+    """A Rich console that writes into a string: coloured, or plain text for pipes and files."""
     from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
 
     out = io.StringIO()
     console = Console(
@@ -233,6 +223,23 @@ def to_rich_text(
         highlight=False,
         emoji=False,
     )
+    return console, out
+
+
+def to_rich_text(
+    solution: Solution,
+    steps: Sequence[Step],
+    precision: int,
+    *,
+    plain: bool,
+    color: bool,
+    width: int | None,
+) -> str:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    console, out = text_console(plain=plain, color=color, width=width)
     title = solution.problem.name or "problem"
     console.print(Text(title, style="bold"))
     console.print(Text(architecture(solution), style="dim"))

@@ -312,19 +312,12 @@ def to_rich_text(
     summary: bool,
 ) -> str:
     from rich import box
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    out = io.StringIO()
-    console = Console(
-        file=out,
-        width=width or (200 if plain else None),
-        force_terminal=color and not plain,
-        no_color=plain or not color,
-        highlight=False,
-        emoji=False,
-    )
+    from nncalc.render import text_console
+
+    console, out = text_console(plain=plain, color=color, width=width)
     for result in results:
         if result.error is not None:
             console.print(Text(error_line(result), style="bold red"))
