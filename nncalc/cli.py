@@ -48,6 +48,15 @@ PrecisionOption = Annotated[
 OutputOption = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write to this file (atomically).")
 ]
+LimitOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--limit",
+        metavar="NAME=VALUE",
+        help="Raise or lower a size limit (repeatable): max_units, max_entries, max_layers, "
+        "max_batch, max_file_bytes.",
+    ),
+]
 FORMAT_HELP = "Output format [default: rich on a terminal, plain otherwise]."
 
 
@@ -57,14 +66,36 @@ class Phase(str, Enum):
     update = "update"
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends the run like Ctrl-C: cleanly, nothing half written
+
+
 @contextmanager
 def reported_errors() -> Iterator[None]:
-    """Turn library errors into one clean line on stderr and exit code 2."""
+    """The one place library errors become messages: one line on stderr and exit code 2.
+
+    Ctrl-C and SIGTERM stop the run with exit code 130; output files are written
+    atomically at the end, so none is ever left half written.
+    """
+    import signal
+    import threading
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
     try:
         yield
     except NncalcError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    except KeyboardInterrupt:
+        typer.echo("error: interrupted; no output file was written", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _version(value: bool) -> None:
@@ -121,14 +152,15 @@ def solve(
         ),
     ] = False,
     output: OutputOption = None,
+    limit: LimitOption = None,
 ) -> None:
     """Solve a problem: every intermediate of the forward pass, backpropagation and update."""
     with reported_errors():
         from nncalc.engine import solve as run
-        from nncalc.problem import load_problem
+        from nncalc.problem import Limits, load_problem
         from nncalc.render import render, select
 
-        loaded = load_problem(problem)
+        loaded = load_problem(problem, limits=Limits.parse(limit or []))
         solution = run(loaded)
         names = list(quantity or [])
         for name in names:
@@ -221,14 +253,18 @@ def verify(
         bool, typer.Option("--quiet", help="Print nothing; the exit code only.")
     ] = False,
     output: OutputOption = None,
+    limit: LimitOption = None,
 ) -> None:
     """Grade students' answers against the problem: verdicts, points, hints, total."""
     with reported_errors():
         from nncalc.grading import answer_files, grade_files
+        from nncalc.problem import Limits
         from nncalc.report import render_results
 
+        limits = Limits.parse(limit or [])
         files = answer_files(paths)
-        results = grade_files(files, problem=problem, progress=not quiet and sys.stderr.isatty())
+        progress = not quiet and sys.stderr.isatty()
+        results = grade_files(files, problem=problem, progress=progress, limits=limits)
         fmt_name, color, width = _display(fmt, output)
         if not quiet:
             text = render_results(

@@ -37,7 +37,7 @@ from nncalc.engine import Elementwise, Network, Softmax, split_name
 from nncalc.errors import NncalcError
 from nncalc.expr import Variant
 from nncalc.names import canonical_name
-from nncalc.problem import Problem
+from nncalc.problem import Limits, Problem
 from nncalc.results import ItemResult, StudentResult
 
 Values = dict[str, Any]
@@ -476,7 +476,8 @@ def _nested(raw: Any) -> list[Any] | float | str:
 
 
 def _is_flat(shape: tuple[int, ...]) -> bool:
-    return len(shape) <= 1 or sum(d != 1 for d in shape) <= 1
+    """A vector, or a matrix with one row or one column (not deeper nesting)."""
+    return len(shape) <= 1 or (len(shape) == 2 and 1 in shape)
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -496,7 +497,10 @@ def _plain(value: Any) -> Any:
 
 
 def grade_file(
-    path: str | Path, graders: dict[Path, Grader | NncalcError], problem: str | Path | None = None
+    path: str | Path,
+    graders: dict[Path, Grader | NncalcError],
+    problem: str | Path | None = None,
+    limits: Limits | None = None,
 ) -> StudentResult:
     """Grade one answers file; a broken file or problem becomes a result with ``error``."""
     from nncalc.answers import load_answers
@@ -510,7 +514,7 @@ def grade_file(
     key = Path(os.path.abspath(sheet.problem))  # no file-system calls, unlike resolve()
     if key not in graders:
         try:
-            graders[key] = Grader(load_problem(sheet.problem))
+            graders[key] = Grader(load_problem(sheet.problem, limits=limits))
         except NncalcError as exc:
             graders[key] = exc
     grader = graders[key]
@@ -532,16 +536,20 @@ def answer_files(paths: list[Path]) -> list[Path]:
 
 
 def grade_files(
-    files: list[Path], *, problem: str | Path | None = None, progress: bool = False
+    files: list[Path],
+    *,
+    problem: str | Path | None = None,
+    progress: bool = False,
+    limits: Limits | None = None,
 ) -> list[StudentResult]:
     """Grade every file in one process; problems are loaded and solved once each."""
     graders: dict[Path, Grader | NncalcError] = {}
     if not progress or len(files) < 2:
-        return [grade_file(f, graders, problem) for f in files]
+        return [grade_file(f, graders, problem, limits) for f in files]
     from rich.progress import track
 
     return [
-        grade_file(f, graders, problem)
+        grade_file(f, graders, problem, limits)
         for f in track(files, description="grading", transient=True, console=_stderr_console())
     ]
 

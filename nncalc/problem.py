@@ -11,13 +11,13 @@ import difflib
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nncalc.errors import NncalcError
 from nncalc.rubric import Rubric, parse_rubric
-from nncalc.yamlio import Document, load_yaml_file
+from nncalc.yamlio import MAX_FILE_BYTES, Document, load_yaml_file
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,6 +37,32 @@ class Limits:
     max_units: int = 100_000
     max_entries: int = 4_000_000  # entries in any one array (a weight matrix, Z for a batch)
     max_batch: int = 100_000
+    max_file_bytes: int = MAX_FILE_BYTES
+
+    @classmethod
+    def parse(cls, settings: Sequence[str]) -> Limits:
+        """Limits from NAME=VALUE settings (the CLI's ``--limit``), e.g. max_entries=10000000."""
+        values: dict[str, int] = {}
+        names = [f.name for f in fields(cls)]
+        for setting in settings:
+            name, _, text = setting.partition("=")
+            name = name.strip().replace("-", "_")
+            if name not in names:
+                raise NncalcError(
+                    f"unknown limit {name!r}; expected NAME=VALUE with NAME one of: "
+                    + ", ".join(names),
+                    path="--limit",
+                )
+            try:
+                value = int(text.replace("_", ""))
+            except ValueError:
+                raise NncalcError(
+                    f"{name}: expected a whole number, got {text!r}", path="--limit"
+                ) from None
+            if value < 1:
+                raise NncalcError(f"{name}: expected a number ≥ 1, got {value}", path="--limit")
+            values[name] = value
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -100,7 +126,8 @@ def parameter_names(layers: Sequence[Layer]) -> list[str]:
 
 def load_problem(path: str | Path, *, limits: Limits | None = None) -> Problem:
     """Load and validate a problem file; raises :class:`NncalcError` on any bad input."""
-    doc = load_yaml_file(path)
+    limits = limits or Limits()
+    doc = load_yaml_file(path, max_bytes=limits.max_file_bytes)
     problem = problem_from_document(doc, limits=limits)
     if not problem.raw.get("name"):
         problem.name = Path(path).stem

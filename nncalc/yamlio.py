@@ -15,8 +15,9 @@ from typing import Any
 
 from nncalc.errors import NncalcError
 
-#: Files larger than this are refused before they are read.
-MAX_FILE_BYTES = 64 * 1024 * 1024
+#: Files larger than this are refused before they are read (parsing is ~100 bytes per
+#: node of memory: 8 MiB of numbers is about 1 GB at most).
+MAX_FILE_BYTES = 8 * 1024 * 1024
 #: Composed nodes, counting every alias expansion; stops "billion laughs".
 MAX_NODES = 1_000_000
 #: Nesting depth of mappings and sequences.
@@ -44,7 +45,9 @@ class Document:
         return NncalcError(message, source=self.source, path=path or None, line=self.line(path))
 
 
-def read_text(path: str | Path, *, display: str | None = None) -> str:
+def read_text(
+    path: str | Path, *, display: str | None = None, max_bytes: int = MAX_FILE_BYTES
+) -> str:
     """Read a UTF-8 file (a BOM is allowed), turning every OS error into a clean message."""
     shown = display or str(path)
     p = Path(path)
@@ -52,10 +55,8 @@ def read_text(path: str | Path, *, display: str | None = None) -> str:
         if p.is_dir():
             raise NncalcError("expected a file, found a directory", source=shown)
         size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise NncalcError(
-                f"file too large: {size} bytes (limit {MAX_FILE_BYTES})", source=shown
-            )
+        if size > max_bytes:
+            raise NncalcError(f"file too large: {size} bytes (limit {max_bytes})", source=shown)
         raw = p.read_bytes()
     except FileNotFoundError:
         raise NncalcError("no such file", source=shown) from None
@@ -241,7 +242,9 @@ class _Builder:
         return self.loader.construct_object(node, deep=True)
 
 
-def load_yaml_file(path: str | Path, *, display: str | None = None) -> Document:
+def load_yaml_file(
+    path: str | Path, *, display: str | None = None, max_bytes: int = MAX_FILE_BYTES
+) -> Document:
     """Read and parse a YAML file; every failure is an :class:`NncalcError`."""
     shown = display or str(path)
-    return parse_yaml(read_text(path, display=shown), shown)
+    return parse_yaml(read_text(path, display=shown, max_bytes=max_bytes), shown)
