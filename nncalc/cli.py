@@ -306,6 +306,49 @@ def template(
         _write(answer_template(loaded, reference), output)
 
 
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  nncalc generate problems/a4.yaml --roster roster.csv --seed 2024 --out variants/\n\n"
+        "  nncalc generate problems/a4.yaml --count 30 --seed 2024 --out variants/\n\n"
+        "Then collect the filled sheets in variants/submissions/ and run "
+        "nncalc verify variants/submissions/: each is graded against its own variant."
+    )
+)
+def generate(
+    problem: Annotated[Path, typer.Argument(help="Problem file (YAML).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the variants into.")],
+    roster: Annotated[
+        Path | None,
+        typer.Option("--roster", help="CSV of students: a student/id column, or the first."),
+    ] = None,
+    count: Annotated[
+        int | None, typer.Option("--count", min=1, max=100_000, help="Students s001, s002, …")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Same seed, same variants.")] = 0,
+) -> None:
+    """Write one variant per student (new numbers, same network), its blank sheet and keys."""
+    with reported_errors():
+        from nncalc.problem import load_problem
+        from nncalc.variants import generate as write_variants
+        from nncalc.variants import read_roster
+
+        if (roster is None) == (count is None):
+            raise NncalcError("give exactly one of --roster FILE or --count N")
+        width = len(str(count)) if count else 0
+        students = (
+            read_roster(roster)
+            if roster
+            else [f"s{i:0{max(3, width)}d}" for i in range(1, (count or 0) + 1)]
+        )
+        variants = write_variants(load_problem(problem), students, seed, out)
+        redrawn = sum(v.attempts > 1 for v in variants)
+        typer.echo(
+            f"wrote {len(variants)} variants to {out} (index: {out / 'index.csv'}; "
+            f"{redrawn} redrawn to avoid kinks, saturation or invisible updates)"
+        )
+
+
 def _display(fmt: Enum | None, output: Path | None) -> tuple[str, bool, int | None]:
     """The format (rich on a terminal, plain otherwise), whether to colour, the width."""
     to_terminal = _is_terminal() and output is None

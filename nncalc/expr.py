@@ -830,6 +830,18 @@ class Activation:
         """Whether the derivative contains relu's step (so "relu' dropped" is a possible slip)."""
         return any(isinstance(n, Step) for n in _walk(self.derivative_tree))
 
+    def kink_distance(self, z: npt.ArrayLike) -> float:
+        """How close the inputs come to a kink (relu, leaky_relu, elu, abs): min |u(z)| over
+        the kinks u = 0 of the function; inf when it has none. Used to keep generated
+        exercises away from points where the derivative is a convention."""
+        arguments = [
+            n.u if isinstance(n, (Step, Sign)) else n.cond
+            for n in _walk(self.derivative_tree)
+            if isinstance(n, (Step, Sign, IfPos))
+        ]
+        distances = [float(np.min(np.abs(_evaluate(u, z, Variant())))) for u in arguments]
+        return min(distances, default=float("inf"))
+
 
 def parse_activation(source: str, *, max_length: int = 1000, max_depth: int = 64) -> Activation:
     """Parse an activation formula in x; raise ExpressionError (with position) if refused."""

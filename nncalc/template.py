@@ -19,7 +19,7 @@ def _blank(shape: tuple[int, ...]) -> str:
     return "[" + ", ".join([row] * shape[0]) + "]"
 
 
-def answer_template(problem: Problem, problem_ref: str) -> str:
+def answer_template(problem: Problem, problem_ref: str, student: str | None = None) -> str:
     """The YAML of an answers file with every quantity set to nulls of the right shape.
 
     ``problem_ref`` is the problem's path as the answers file should name it
@@ -34,7 +34,7 @@ def answer_template(problem: Problem, problem_ref: str) -> str:
         "# Replace each null with your number; leave null what you do not answer.",
         f"# Graded to {rubric.tolerance.describe()}; points per quantity in the comments.",
         f"problem: {json.dumps(problem_ref)}",
-        "student: null   # your student id",
+        f"student: {json.dumps(student)}" if student else "student: null   # your student id",
         "answers:",
     ]
     current = ""

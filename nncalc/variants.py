@@ -1,0 +1,255 @@
+"""Per-student variants of a problem: same network, new numbers, good for hand computation.
+
+Each student's numbers are drawn from a generator seeded by (seed, student id), so the
+same seed and roster always give byte-identical files. Every array keeps the scale and
+the number of decimals of the original (a4's weights: one decimal within ±0.5), and a
+draw is rejected and redrawn when it would make a poor exercise:
+
+- a net input within 0.05 of a kink (relu at 0), where the derivative is a convention;
+- a saturated softmax (some ŷ > 0.99), where the numbers carry no information;
+- an update that changes no printed digit of some parameter.
+
+Layout written under ``out``::
+
+    index.csv                       student, folder, problem, answers, key files
+    <student>/problem.yaml          the variant
+    <student>/answers.yaml          a blank sheet naming ../<student>/problem.yaml
+    <student>/key.json, key.tex     the solution, as ``nncalc solve`` prints it
+
+Because a sheet names its problem as ``../<student>/problem.yaml``, filled sheets can
+be collected into any sibling folder (``out/submissions/``) and graded there with
+``nncalc verify out/submissions/``: each against its own variant.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nncalc.engine import solve
+from nncalc.errors import NncalcError
+from nncalc.output import atomic_write
+from nncalc.problem import Problem, problem_from_dict
+from nncalc.render import render
+from nncalc.template import answer_template
+
+KINK_MARGIN = 0.05
+SATURATION = 0.99
+PRINTED_DECIMALS = 4
+MAX_ATTEMPTS = 1000
+
+
+@dataclass(frozen=True)
+class Variant:
+    student: str
+    folder: str  # the student's folder name (the id, made safe for file names)
+    data: dict[str, Any]  # the variant as a problem file holds it
+    problem: Problem
+    attempts: int  # draws needed to pass the checks
+
+
+def read_roster(path: str | Path) -> list[str]:
+    """Student ids from a CSV roster: the column named student/student_id/id/sid/username
+    if there is a header, else the first column. Blank lines are skipped."""
+    from nncalc.yamlio import read_text
+
+    rows = [row for row in csv.reader(io.StringIO(read_text(path))) if any(c.strip() for c in row)]
+    if not rows:
+        raise NncalcError("the roster is empty", source=str(path))
+    header = [c.strip().lower() for c in rows[0]]
+    column = next(
+        (
+            header.index(n)
+            for n in ("student", "student_id", "id", "sid", "username")
+            if n in header
+        ),
+        None,
+    )
+    body = rows[1:] if column is not None else rows
+    column = column or 0
+    ids = [row[column].strip() if column < len(row) else "" for row in body]
+    for line, sid in enumerate(ids, start=2 if body is not rows else 1):
+        if not sid:
+            raise NncalcError("empty student id", source=str(path), line=line)
+    seen: set[str] = set()
+    for line, sid in enumerate(ids, start=2 if body is not rows else 1):
+        folder = safe_folder(sid)
+        if folder in seen:
+            raise NncalcError(f"student id {sid!r} appears twice", source=str(path), line=line)
+        seen.add(folder)
+    return ids
+
+
+def safe_folder(student: str) -> str:
+    """A file-name-safe form of a student id (letters, digits, '.', '-', '_')."""
+    folder = re.sub(r"[^A-Za-z0-9._-]", "_", student).strip(".") or "_"
+    return folder[:100]
+
+
+def _rng(seed: int, student: str) -> np.random.Generator:
+    digest = hashlib.sha256(f"{seed}\0{student}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:16], "big"))
+
+
+def _decimals(values: np.ndarray) -> int:
+    """The fewest decimals that write every value exactly (0.05 → 2, 0.5 → 1, 2 → 0)."""
+    for d in range(7):
+        if np.allclose(values, np.round(values, d), rtol=0, atol=1e-12):
+            return d
+    return 6
+
+
+def _draw_like(rng: np.random.Generator, original: np.ndarray) -> np.ndarray:
+    """Uniform within the original's magnitude, rounded to its decimals, never all zero."""
+    decimals = max(_decimals(original), 1)
+    scale = float(np.max(np.abs(original))) or 1.0
+    while True:
+        drawn = np.round(rng.uniform(-scale, scale, original.shape), decimals) + 0.0
+        if drawn.any():
+            return drawn
+
+
+def _draw_targets(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
+    """Targets of the same kind: one-hot stays one-hot, 0/1 stays 0/1, else like _draw_like."""
+    k, batch = y.shape
+    one_hot = np.isin(y, (0, 1)).all() and (y.sum(axis=0) == 1).all() and k > 1
+    if one_hot:
+        drawn = np.zeros_like(y)
+        drawn[rng.integers(0, k, batch), np.arange(batch)] = 1.0
+        return drawn
+    if np.isin(y, (0, 1)).all():
+        return rng.integers(0, 2, y.shape).astype(float)
+    low, high = float(y.min()), float(y.max())
+    decimals = max(_decimals(y), 1)
+    return np.round(rng.uniform(low, high, y.shape), decimals) + 0.0
+
+
+def _rejection(problem: Problem) -> str | None:
+    """Why this draw is a poor exercise, or None if it is a good one."""
+    try:
+        solution = solve(problem)
+    except NncalcError as exc:
+        return f"numeric trouble: {exc.message}"
+    values = solution.values
+    for i, layer in enumerate(problem.layers, start=1):
+        if layer.elementwise is not None:
+            if layer.elementwise.kink_distance(values[f"Z{i}"]) < KINK_MARGIN:
+                return f"Z{i} within {KINK_MARGIN} of a kink"
+        elif np.max(values[f"A{i}"]) > SATURATION:
+            return f"softmax of layer {i} saturates"
+    for name, old in problem.parameters.items():
+        if name in problem.frozen:
+            continue
+        new = values[f"{name}_new"]
+        if np.array_equal(np.round(new, PRINTED_DECIMALS), np.round(old, PRINTED_DECIMALS)):
+            return f"the update changes no printed digit of {name}"
+    return None
+
+
+def make_variant(problem: Problem, seed: int, student: str) -> Variant:
+    """The variant of ``problem`` for ``student``, drawn from (seed, student id)."""
+    rng = _rng(seed, student)
+    single = problem.single
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        parameters = {n: _draw_like(rng, v) for n, v in problem.parameters.items()}
+        x = _draw_like(rng, problem.x)
+        y = _draw_targets(rng, problem.y)
+        data = variant_data(problem, student, parameters, x, y, single)
+        variant = problem_from_dict(data, source="problem.yaml")
+        if _rejection(variant) is None:
+            return Variant(student, safe_folder(student), data, variant, attempt)
+    raise NncalcError(
+        f"no good variant for {student!r} in {MAX_ATTEMPTS} draws "
+        f"(last: {_rejection(variant)}); the original may be too constrained",
+        source=problem.source,
+    )
+
+
+def variant_data(
+    problem: Problem,
+    student: str,
+    parameters: dict[str, np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    single: bool,
+) -> dict[str, Any]:
+    """The variant as the mapping a problem file holds (the original's keys, new numbers)."""
+    raw = problem.raw
+    data: dict[str, Any] = {
+        "name": f"{problem.name or 'problem'} (variant for {student})",
+        "network": raw["network"],
+        "loss": problem.loss,
+    }
+    if "reduction" in raw:
+        data["reduction"] = problem.reduction
+    data["learning_rate"] = raw["learning_rate"]
+    data["parameters"] = {n: v.tolist() for n, v in parameters.items()}
+    if problem.frozen:
+        data["frozen"] = sorted(problem.frozen)
+    data["x"] = x[:, 0].tolist() if single else x.T.tolist()
+    data["y"] = y[:, 0].tolist() if single else y.T.tolist()
+    if "grading" in raw:
+        data["grading"] = raw["grading"]
+    return data
+
+
+def variant_yaml(data: dict[str, Any]) -> str:
+    """A problem file in the style of problems/a4.yaml: flow lists, one matrix row a line."""
+    lines = [f"name: {json.dumps(data['name'])}", "network:"]
+    network = data["network"]
+    lines.append(f"  input: {network['input']}")
+    lines.append("  layers:")
+    for layer in network["layers"]:
+        lines.append(f"    - {json.dumps(layer, ensure_ascii=False)}")
+    for key in ("loss", "reduction", "learning_rate"):
+        if key in data:
+            lines.append(f"{key}: {json.dumps(data[key])}")
+    lines.append("parameters:")
+    for name, value in data["parameters"].items():
+        if value and isinstance(value[0], list):
+            lines.append(f"  {name}:")
+            lines += [f"    - {json.dumps(row)}" for row in value]
+        else:
+            lines.append(f"  {name}: {json.dumps(value)}")
+    if "frozen" in data:
+        lines.append(f"frozen: {json.dumps(data['frozen'])}")
+    lines.append(f"x: {json.dumps(data['x'])}")
+    lines.append(f"y: {json.dumps(data['y'])}")
+    if "grading" in data:
+        lines.append(f"grading: {json.dumps(data['grading'], ensure_ascii=False)}")
+    return "\n".join(lines) + "\n"
+
+
+def generate(
+    problem: Problem, students: Sequence[str], seed: int, out: str | Path
+) -> list[Variant]:
+    """Write every student's variant, blank sheet and keys, and the index; return them."""
+    out = Path(out)
+    variants = [make_variant(problem, seed, student) for student in students]
+    index = io.StringIO()
+    writer = csv.writer(index, lineterminator="\n")
+    writer.writerow(["student", "folder", "problem", "answers", "key_json", "key_tex"])
+    for v in variants:
+        folder = out / v.folder
+        folder.mkdir(parents=True, exist_ok=True)
+        solution = solve(v.problem)
+        reference = f"../{v.folder}/problem.yaml"
+        atomic_write(folder / "problem.yaml", variant_yaml(v.data))
+        atomic_write(folder / "answers.yaml", answer_template(v.problem, reference, v.student))
+        atomic_write(folder / "key.json", render(solution, "json"))
+        atomic_write(folder / "key.tex", render(solution, "latex"))
+        files = [f"{v.folder}/{name}" for name in ("problem.yaml", "answers.yaml")]
+        writer.writerow(
+            [v.student, v.folder, *files, f"{v.folder}/key.json", f"{v.folder}/key.tex"]
+        )
+    atomic_write(out / "index.csv", index.getvalue())
+    return variants
