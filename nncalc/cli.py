@@ -213,6 +213,7 @@ class VerifyFormat(str, Enum):
     csv = "csv"
     gradescope = "gradescope"
     markdown = "markdown"
+    html = "html"
 
 
 @app.command(
@@ -347,6 +348,31 @@ def generate(
             f"wrote {len(variants)} variants to {out} (index: {out / 'index.csv'}; "
             f"{redrawn} redrawn to avoid kinks, saturation or invisible updates)"
         )
+
+
+class SchemaKind(str, Enum):
+    problem = "problem"
+    answers = "answers"
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  nncalc schema problem > problems/problem.schema.json\n\n"
+        "  nncalc schema answers -o answers.schema.json\n\n"
+        "Then start a YAML file with  # yaml-language-server: $schema=problem.schema.json  "
+        "and VS Code (with the YAML extension) and other editors check and complete it."
+    )
+)
+def schema(
+    kind: Annotated[SchemaKind, typer.Argument(help="Which file: problem or answers.")],
+    output: OutputOption = None,
+) -> None:
+    """Print the JSON Schema of problem files or answers files, for editors."""
+    with reported_errors():
+        from nncalc.schema import schema_json
+
+        _write(schema_json(kind.value), output)
 
 
 def _display(fmt: Enum | None, output: Path | None) -> tuple[str, bool, int | None]:

@@ -300,6 +300,11 @@ class Solution:
 
         return render(self, "markdown")
 
+    def _repr_html_(self) -> str:
+        from nncalc.render import given_steps, to_html
+
+        return to_html(self, given_steps(self) + self.steps, 4)
+
 
 class Symbols:
     """How each quantity is written: x for A0, ŷ for A_L, H for a lone hidden layer."""

@@ -37,7 +37,7 @@ from nncalc.engine import Elementwise, Network, Softmax, split_name
 from nncalc.errors import NncalcError
 from nncalc.expr import Variant
 from nncalc.names import canonical_name
-from nncalc.problem import Limits, Problem
+from nncalc.problem import NUMBER_TEXT, Limits, Problem
 from nncalc.results import ItemResult, StudentResult
 
 Values = dict[str, Any]
@@ -432,6 +432,7 @@ class Grader:
 
 
 _NUMBER_TYPES = (int, float)
+_NON_FINITE = ("nan", "inf", "-inf", "+inf", "infinity", "-infinity")  # named as not finite
 
 
 def _numbers(raw: Any) -> np.ndarray | str:
@@ -458,9 +459,14 @@ def _nested(raw: Any) -> list[Any] | float | str:
         return f"expected numbers, got {str(raw).lower()}"
     if raw is None:
         return float("nan")
+    if isinstance(raw, str):
+        text = raw.replace("−", "-")  # a typographic minus, as a word processor writes it
+        if not NUMBER_TEXT.fullmatch(text) and text.strip().lower() not in _NON_FINITE:
+            return f"not a number: {raw[:40]!r}"
+        raw = text
     if isinstance(raw, (int, float, str)):
         try:
-            number = float(raw.strip().replace("−", "-") if isinstance(raw, str) else raw)
+            number = float(raw)
         except (ValueError, OverflowError):
             return f"not a number: {str(raw)[:40]!r}"
         return number if math.isfinite(number) else f"not a finite number: {str(raw)[:40]!r}"

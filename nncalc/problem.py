@@ -166,7 +166,8 @@ def _check_rubric_names(problem: Problem, doc: Document) -> None:
 # ---------------------------------------------------------------------------
 # Validation
 
-_NUMBER_TEXT = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+#: A number written as text (YAML 1.1 reads 1e-3 as a string): ASCII digits only.
+NUMBER_TEXT = re.compile(r"\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*")
 _TOP_KEYS = (
     *("name", "network", "loss", "reduction", "learning_rate"),
     *("parameters", "init", "frozen", "x", "y", "grading"),
@@ -231,7 +232,7 @@ class _Validator:
         return value
 
     def number(self, value: Any, path: str) -> float:
-        if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
+        if isinstance(value, str) and NUMBER_TEXT.fullmatch(value):
             value = float(value)  # YAML 1.1 reads 1e-3 as a string
         if not _is_number(value):
             raise self.fail(path, f"expected a number, got {_describe(value)}")

@@ -1,6 +1,7 @@
 """Show a solution: Rich tables, plain text, JSON, Markdown or LaTeX.
 
 Every renderer takes the same filtered list of steps; only the layout differs.
+:func:`to_html` is the HTML view Jupyter shows for a :class:`~nncalc.engine.Solution`.
 Rich is imported only when a table is drawn, so ``--format json`` stays fast.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -323,3 +324,100 @@ def to_latex(solution: Solution, steps: Sequence[Step], precision: int) -> str:
             lines += [r"\[", step_math(s, precision), r"\]"]
     lines += [r"\end{document}", ""]
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# HTML (Jupyter's rich display; the feedback pages of nncalc.report use the same values)
+
+#: Minimal CSS for the HTML views, every rule scoped to the ``nncalc`` class.
+HTML_CSS = """\
+.nncalc { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; \
+line-height: 1.4; color: #1a1a1a; }
+.nncalc table.steps, .nncalc table.results, .nncalc table.summary { \
+border-collapse: collapse; margin: 0.5em 0 1em; }
+.nncalc table.steps > * > tr > th, .nncalc table.steps > * > tr > td, \
+.nncalc table.results > * > tr > th, .nncalc table.results > * > tr > td, \
+.nncalc table.summary > * > tr > th, .nncalc table.summary > * > tr > td { \
+border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: middle; }
+.nncalc thead th { background: #f2f2f2; }
+.nncalc caption { text-align: left; font-weight: bold; padding: 0.2em 0; }
+.nncalc td.num { text-align: right; white-space: nowrap; }
+.nncalc table.matrix { border-collapse: separate; border-spacing: 0; \
+border-left: 1.5px solid #444; border-right: 1.5px solid #444; border-radius: 4px; \
+margin: 0; font-variant-numeric: tabular-nums; }
+.nncalc table.matrix td { border: 0; padding: 0 0.4em; text-align: right; \
+background: transparent; white-space: nowrap; }
+.nncalc .scalar { font-variant-numeric: tabular-nums; white-space: nowrap; }
+.nncalc mark { background: #ffd6d6; color: #a00000; padding: 0 0.1em; }
+"""
+
+
+def html_value(
+    value: Any, precision: int, marked: Callable[[int, int, int], bool] | None = None
+) -> str:
+    """A value as HTML: a number, or a small table of entries (vectors as a column).
+
+    ``marked(ndim, i, j)`` says whether entry (i, j) of the row layout is to be
+    highlighted (``<mark>`` inside ``<strong>``, readable without CSS too).
+    A value that is not numbers (ragged rows, text) is shown escaped in ``<code>``.
+    """
+    import html
+
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if value is None:
+        return ""
+
+    def cell(text: str, mark: bool) -> str:
+        text = html.escape(text)
+        return f"<strong><mark>{text}</mark></strong>" if mark else text
+
+    try:
+        ndim = int(np.ndim(value))
+        if ndim == 0:
+            text = cell(fmt_number(float(value), precision), bool(marked and marked(0, 0, 0)))
+            return f'<span class="scalar">{text}</span>'
+        rows = as_rows(value)
+        cells = grid(value, precision)
+    except (TypeError, ValueError, IndexError):
+        return f"<code>{html.escape(str(value))}</code>"
+    cols = _window(len(rows[0]))
+    body = []
+    for i, row in zip(_window(len(rows)), cells, strict=True):
+        tds = []
+        for j, text in zip(cols, row, strict=True):
+            mark = marked is not None and i is not None and j is not None and marked(ndim, i, j)
+            tds.append(f"<td>{cell(text, mark)}</td>")
+        body.append(f"<tr>{''.join(tds)}</tr>")
+    return f'<table class="matrix"><tbody>{"".join(body)}</tbody></table>'
+
+
+def to_html(solution: Solution, steps: Sequence[Step], precision: int) -> str:
+    """The steps as an HTML fragment: a title, then a table per phase (quantity,
+    equation, value as a small matrix). Scoped CSS included; no scripts.
+    """
+    import html
+
+    title = html.escape(solution.problem.name or "Solution")
+    parts = [
+        f'<div class="nncalc nncalc-solution"><style>{HTML_CSS}</style>',
+        f"<h3>{title}</h3>",
+        f"<p><em>{html.escape(architecture(solution))}</em></p>",
+    ]
+    for phase in PHASE_TITLES:
+        rows = [s for s in steps if s.phase == phase]
+        if not rows:
+            continue
+        parts.append(
+            f'<table class="steps"><caption>{html.escape(PHASE_TITLES[phase])}</caption>'
+            "<thead><tr><th>quantity</th><th>equation</th><th>value</th></tr></thead><tbody>"
+        )
+        for s in rows:
+            parts.append(
+                f'<tr><th scope="row">{html.escape(s.label)}</th>'
+                f"<td>{html.escape(s.equation.text)}</td>"
+                f'<td class="num">{html_value(s.value, precision)}</td></tr>'
+            )
+        parts.append("</tbody></table>")
+    parts.append("</div>")
+    return "\n".join(parts)

@@ -1,4 +1,4 @@
-"""Show grading results: Rich tables, plain text, JSON Lines, CSV, Gradescope, Markdown.
+"""Show grading results: Rich tables, plain text, JSON Lines, CSV, Gradescope, Markdown, HTML.
 
 Every renderer takes the same list of :class:`~nncalc.results.StudentResult`;
 only the layout differs.
@@ -11,12 +11,16 @@ only the layout differs.
 * ``csv``: a gradebook, one row per student and one column of points per quantity.
 * ``gradescope``: Gradescope's ``results.json`` for a single submission.
 * ``markdown``: a feedback report per student (a class summary at the end, as above).
+* ``html``: the same report as a standalone HTML5 page (inline CSS, no scripts, no
+  external resources) to e-mail or post; every text that comes from a student or a
+  file (ids, file names, labels, hints, errors) is HTML-escaped.
 
 **Wrong entries.** In an answer, an entry listed in ``wrong_entries`` is wrapped
 in asterisks, ``*0.5000*``, in every text format; ``rich`` also colours it red,
 and Markdown sets it in bold instead (``**0.5000**``). Indices follow the
 answer's own shape: ``[i]`` for a vector, ``[i, j]`` for a matrix, ``[i]`` of a
 matrix marks the whole row and ``[]`` (or any index of a scalar) the whole value.
+HTML highlights it (``<strong><mark>0.5000</mark></strong>``) in a small table.
 
 **Numbers.** Answers and expected values are laid out as :mod:`nncalc.render`
 lays out values (``precision`` decimals, vectors as columns, large matrices by
@@ -31,6 +35,7 @@ format is drawn, so ``json`` and ``csv`` stay fast.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import math
@@ -48,7 +53,7 @@ if TYPE_CHECKING:
 
     from nncalc.results import ItemResult, StudentResult
 
-FORMATS = ("rich", "plain", "json", "csv", "gradescope", "markdown")
+FORMATS = ("rich", "plain", "json", "csv", "gradescope", "markdown", "html")
 #: Verdicts as words in tables (``follow_through`` reads better with a hyphen).
 VERDICT_WORDS = {
     "correct": "correct",
@@ -97,7 +102,7 @@ def render_results(
     """The results as text in format ``fmt`` (one of :data:`FORMATS`).
 
     ``show_expected`` adds the exact values; ``summary`` adds a class summary to
-    ``rich``, ``plain`` and ``markdown`` when there is more than one result.
+    ``rich``, ``plain``, ``markdown`` and ``html`` when there is more than one result.
     ``color`` and ``width`` apply to ``rich`` only (``plain`` is 200 wide).
     """
     if fmt == "json":
@@ -109,6 +114,10 @@ def render_results(
     with_summary = summary and len(results) > 1
     if fmt == "markdown":
         return to_markdown(
+            results, show_expected=show_expected, precision=precision, summary=with_summary
+        )
+    if fmt == "html":
+        return to_html(
             results, show_expected=show_expected, precision=precision, summary=with_summary
         )
     if fmt in ("rich", "plain"):
@@ -643,3 +652,154 @@ def to_markdown(
             lines += [f"| {md_escape(label)} | {rate} |" for label, rate in rates]
         lines.append("")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# HTML
+
+
+def _h(text: str) -> str:
+    """Text safe in HTML content and attribute values (untrusted: ids, file names, hints)."""
+    return html.escape(text, quote=True)
+
+
+def html_value(value: Any, wrong: list[list[int]], precision: int) -> str:
+    """A value as HTML (a number or a small table), wrong entries highlighted."""
+    from nncalc.render import html_value as render_html_value
+
+    value = _lists(value)
+    return render_html_value(
+        value,
+        precision,
+        (lambda ndim, i, j: _is_wrong(ndim, wrong, i, j)) if wrong else None,
+    )
+
+
+def html_body(
+    results: list[StudentResult],
+    *,
+    show_expected: bool,
+    precision: int,
+    summary: bool,
+    level: int = 1,
+) -> str:
+    """The reports as an HTML fragment in a ``<div class="nncalc nncalc-report">``.
+
+    ``level`` is the heading level of each student's heading (the class summary's
+    too; its table of success rates is one level lower). No styles, no scripts.
+    """
+    h, sub = f"h{level}", f"h{min(level + 1, 6)}"
+    parts = ['<div class="nncalc nncalc-report">']
+    for result in results:
+        parts.append(f'<section class="student">\n<{h}>Feedback: {_h(result.student)}</{h}>')
+        where = f"File: <code>{_h(result.file)}</code>"
+        if result.problem:
+            where += f" · problem: <code>{_h(result.problem)}</code>"
+        parts.append(f'<p class="meta">{where}</p>')
+        if result.error is not None:
+            parts.append(
+                f'<p class="error"><strong>Could not be graded:</strong> '
+                f"{_h(error_line(result))}</p>\n</section>"
+            )
+            continue
+        head = ["quantity", "answer", *(["expected"] if show_expected else [])]
+        head += ["verdict", "points", "note"]
+        parts.append('<table class="results">')
+        parts.append(
+            "<thead><tr>" + "".join(f'<th scope="col">{c}</th>' for c in head) + "</tr></thead>"
+        )
+        parts.append("<tbody>")
+        for item in result.items:
+            verdict = item.verdict if item.verdict in VERDICT_WORDS else "unknown"
+            cells = [
+                f'<th scope="row">{_h(item.label)}</th>',
+                f'<td class="num">{html_value(item.answer, item.wrong_entries, precision)}</td>',
+            ]
+            if show_expected:
+                cells.append(f'<td class="num">{html_value(item.expected, [], precision)}</td>')
+            points = (
+                f"{fmt_points(item.points, precision)} / {fmt_points(item.max_points, precision)}"
+            )
+            cells += [
+                f'<td class="verdict">{_h(_verdict_text(item.verdict))}</td>',
+                f'<td class="num">{points}</td>',
+                f'<td class="note">{_h(_note(item))}</td>',
+            ]
+            parts.append(f'<tr class="{verdict}">{"".join(cells)}</tr>')
+        parts.append("</tbody>\n</table>")
+        total = f"{fmt_points(result.score, precision)} / {fmt_points(result.max_score, precision)}"
+        parts.append(f'<p class="total"><strong>Total: {total}</strong></p>\n</section>')
+    if summary:
+        parts.append(f'<section class="class-summary">\n<{h}>Class summary</{h}>')
+        parts.append('<table class="summary"><tbody>')
+        parts += [
+            f'<tr><th scope="row">{_h(what)}</th><td>{_h(value)}</td></tr>'
+            for what, value in _summary_rows(results, precision)
+        ]
+        parts.append("</tbody></table>")
+        rates = _success_rows(results)
+        if rates:
+            parts.append(f"<{sub}>Success by quantity</{sub}>")
+            parts.append(
+                '<table class="summary"><thead><tr><th scope="col">quantity</th>'
+                '<th scope="col">correct or follow-through</th></tr></thead><tbody>'
+            )
+            parts += [
+                f'<tr><th scope="row">{_h(label)}</th><td class="num">{_h(rate)}</td></tr>'
+                for label, rate in rates
+            ]
+            parts.append("</tbody></table>")
+        parts.append("</section>")
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+#: The feedback page's own rules, on top of :data:`nncalc.render.HTML_CSS`.
+REPORT_CSS = """\
+.nncalc section.student { margin-bottom: 2.5em; }
+.nncalc .meta { color: #555; }
+.nncalc tr.correct td.verdict { color: #1a7f37; }
+.nncalc tr.follow_through td.verdict { color: #0a6f8f; }
+.nncalc tr.wrong td.verdict { color: #b00020; font-weight: bold; }
+.nncalc tr.missing td.verdict { color: #8a6d00; }
+.nncalc tr.invalid td.verdict { color: #8b008b; font-weight: bold; }
+.nncalc tr.wrong, .nncalc tr.invalid { background: #fff5f5; }
+.nncalc .error { color: #b00020; }
+.nncalc td.note { max-width: 28em; }
+"""
+
+
+PAGE_CSS = "body { margin: 2em auto; max-width: 60em; padding: 0 1em; }\n"
+
+
+def html_fragment(
+    results: list[StudentResult], *, show_expected: bool, precision: int, summary: bool
+) -> str:
+    """The reports for embedding (Jupyter): :func:`html_body` with its scoped CSS."""
+    from nncalc.render import HTML_CSS
+
+    body = html_body(
+        results, show_expected=show_expected, precision=precision, summary=summary, level=3
+    )
+    return f"<style>{HTML_CSS}{REPORT_CSS}</style>\n{body}"
+
+
+def to_html(
+    results: list[StudentResult], *, show_expected: bool, precision: int, summary: bool
+) -> str:
+    """A standalone HTML5 page: inline CSS, no scripts, no external resources."""
+    from nncalc.render import HTML_CSS
+
+    if len(results) == 1:
+        title = f"Feedback: {results[0].student}"
+    else:
+        title = f"Feedback ({len(results)} files)" if results else "Feedback"
+    body = html_body(results, show_expected=show_expected, precision=precision, summary=summary)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_h(title)}</title>\n"
+        f"<style>\n{PAGE_CSS}{HTML_CSS}{REPORT_CSS}</style>\n</head>\n<body>\n"
+        f"{body}\n</body>\n</html>\n"
+    )

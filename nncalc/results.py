@@ -1,7 +1,8 @@
 """What grading produces: one :class:`StudentResult` per answers file.
 
 Plain dataclasses with no NumPy inside (numbers are lists), so every renderer,
-JSON included, can use them directly.
+JSON included, can use them directly. In Jupyter a :class:`StudentResult` shows
+as its feedback report (HTML, or Markdown), the exact values hidden.
 """
 
 from __future__ import annotations
@@ -51,3 +52,15 @@ class StudentResult:
     @property
     def full_marks(self) -> bool:
         return self.error is None and self.score >= self.max_score
+
+    # Jupyter's rich display: the feedback report of ``nncalc verify`` (exact values hidden).
+
+    def _repr_markdown_(self) -> str:
+        from nncalc.report import to_markdown
+
+        return to_markdown([self], show_expected=False, precision=4, summary=False)
+
+    def _repr_html_(self) -> str:
+        from nncalc.report import html_fragment
+
+        return html_fragment([self], show_expected=False, precision=4, summary=False)

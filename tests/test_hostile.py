@@ -160,7 +160,7 @@ def test_limits_are_configurable_from_the_command_line(runner: CliRunner) -> Non
     result = runner.invoke(app, ["solve", str(A4), "--limit", "max_entries=10", "-f", "json"])
     assert result.exit_code == 2
     assert result.stderr == (
-        f"error: {A4}:7: network.layers[0].units: W1 would have 3×4 = 12 entries; the limit is 10\n"
+        f"error: {A4}:8: network.layers[0].units: W1 would have 3×4 = 12 entries; the limit is 10\n"
     )
     raised = runner.invoke(app, ["solve", str(A4), "--limit", "max_entries=20", "-f", "json"])
     assert raised.exit_code == 0
@@ -243,7 +243,7 @@ def test_hostile_activation_expressions_are_refused_with_a_position(
     result = runner.invoke(app, ["solve", str(problem), "-f", "json"])
     assert time.perf_counter() - started < 5
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"error: {problem}:7: network.layers[0].activation: ")
+    assert result.stderr.startswith(f"error: {problem}:8: network.layers[0].activation: ")
     assert message in result.stderr
     assert result.stderr.count("\n") == 1
 

@@ -24,29 +24,29 @@ def a4_with(old: str, new: str) -> str:
 CASES = {
     "wrong shape": (
         a4_with(W1_ROWS, "    - [0.1, -0.2, 0.3]\n    - [0.5, -0.3, 0.1]\n    - [0.4, 0.2, -0.5]"),
-        "12: parameters.W1: expected shape 3×4 (layer 1: 3 units, 4 inputs), got 3×3",
+        "13: parameters.W1: expected shape 3×4 (layer 1: 3 units, 4 inputs), got 3×3",
     ),
     "ragged matrix": (
         a4_with("- [0.4, 0.2, -0.5, 0.3]", "- [0.4, 0.2, -0.5]"),
-        "12: parameters.W1: expected shape 3×4 (layer 1: 3 units, 4 inputs), got a ragged matrix",
+        "13: parameters.W1: expected shape 3×4 (layer 1: 3 units, 4 inputs), got a ragged matrix",
     ),
     "wrong vector length": (
         a4_with("b1: [0.1, -0.1, 0.05]", "b1: [0.1, -0.1]"),
-        "16: parameters.b1: expected 3 numbers (layer 1: 3 units), got 2",
+        "17: parameters.b1: expected 3 numbers (layer 1: 3 units), got 2",
     ),
     "x of the wrong length": (
         a4_with("x: [1, -1, 0.5, 2]", "x: [1, -1, 0.5]"),
-        "21: x: expected 4 numbers (network.input = 4), got 3",
+        "22: x: expected 4 numbers (network.input = 4), got 3",
     ),
     "unknown key": (
         a4_with("learning_rate", "learnig_rate"),
-        "10: learnig_rate: unknown key 'learnig_rate' (did you mean 'learning_rate'?); expected "
+        "11: learnig_rate: unknown key 'learnig_rate' (did you mean 'learning_rate'?); expected "
         "one of: name, network, loss, reduction, learning_rate, parameters, init, frozen, x, y, "
         "grading",
     ),
     "unknown layer key": (
         a4_with("{units: 3,", "{unit: 3,"),
-        "7: network.layers[0].unit: unknown key 'unit' (did you mean 'units'?); expected one "
+        "8: network.layers[0].unit: unknown key 'unit' (did you mean 'units'?); expected one "
         "of: units, activation, bias",
     ),
     "missing key": (
@@ -55,54 +55,54 @@ CASES = {
     ),
     "unknown loss": (
         a4_with("loss: cross_entropy", "loss: crossentropy"),
-        "9: loss: expected one of cross_entropy, binary_cross_entropy, mse, sse, half_sse; "
+        "10: loss: expected one of cross_entropy, binary_cross_entropy, mse, sse, half_sse; "
         "got string 'crossentropy' (did you mean 'cross_entropy'?)",
     ),
     "not a number": (
         a4_with("x: [1, -1, 0.5, 2]", "x: [1, abc, 0.5, 2]"),
-        "21: x[1]: expected a number, got string 'abc'",
+        "22: x[1]: expected a number, got string 'abc'",
     ),
     "boolean": (
         a4_with("x: [1, -1, 0.5, 2]", "x: [1, true, 0.5, 2]"),
-        "21: x[1]: expected a number, got boolean true",
+        "22: x[1]: expected a number, got boolean true",
     ),
     "null": (
         a4_with("b2: [0.05, -0.05]", "b2: [0.05, null]"),
-        "20: parameters.b2[1]: expected a number, got null",
+        "21: parameters.b2[1]: expected a number, got null",
     ),
     "NaN": (
         a4_with("x: [1, -1, 0.5, 2]", "x: [1, .nan, 0.5, 2]"),
-        "21: x[1]: expected a finite number, got nan",
+        "22: x[1]: expected a finite number, got nan",
     ),
     "infinity as text": (
         a4_with("x: [1, -1, 0.5, 2]", "x: [1, -.inf, 0.5, 2]"),
-        "21: x[1]: expected a finite number, got -inf",
+        "22: x[1]: expected a finite number, got -inf",
     ),
     "number overflowing to inf": (
         a4_with("learning_rate: 0.001", "learning_rate: 1e309"),
-        "10: learning_rate: expected a finite number, got inf",
+        "11: learning_rate: expected a finite number, got inf",
     ),
     "integer too large for a float": (
         a4_with("x: [1, -1, 0.5, 2]", "x: [1, " + "9" * 400 + ", 0.5, 2]"),
-        "21: x[1]: expected a number that fits a float, got an integer with 400 digits",
+        "22: x[1]: expected a number that fits a float, got an integer with 400 digits",
     ),
     "negative learning rate": (
         a4_with("learning_rate: 0.001", "learning_rate: -0.1"),
-        "10: learning_rate: expected a number ≥ 0, got -0.1",
+        "11: learning_rate: expected a number ≥ 0, got -0.1",
     ),
     "activation refused": (
         a4_with('"relu(x) + sin(x)"', "\"relu(x) + __import__('os')\""),
-        "7: network.layers[0].activation: unknown name '__import__' at column 11 in "
+        "8: network.layers[0].activation: unknown name '__import__' at column 11 in "
         "\"relu(x) + __import__('os')\"; allowed are x, pi, e and the functions abs, cos, elu, "
         "exp, identity, leaky_relu, linear, log, relu, sigmoid, sin, softplus, sqrt, tanh",
     ),
     "unknown frozen parameter": (
         A4_TEXT + "frozen: [b3]\n",
-        "43: frozen[0]: expected a parameter name (W1, b1, W2, b2), got string 'b3'",
+        "44: frozen[0]: expected a parameter name (W1, b1, W2, b2), got string 'b3'",
     ),
     "duplicate key": (
         a4_with("loss: cross_entropy", "loss: cross_entropy\nloss: mse"),
-        "10: duplicate key 'loss' (first on line 9)",
+        "11: duplicate key 'loss' (first on line 10)",
     ),
     "python tag": (
         "!!python/object/apply:os.system ['echo hacked']\n",
@@ -111,7 +111,7 @@ CASES = {
     ),
     "several documents": (
         A4_TEXT + "---\nname: two\n",
-        "43: invalid YAML: expected a single YAML document, found several",
+        "44: invalid YAML: expected a single YAML document, found several",
     ),
     "empty file": ("", " the file is empty"),
     "not a mapping": ("- 1\n- 2\n", " expected a mapping of keys for the file, got a list of 2"),
@@ -121,7 +121,7 @@ CASES = {
     ),
     "layer too wide": (
         a4_with("{units: 3,", "{units: 1000000000,"),
-        "7: network.layers[0].units: expected a whole number between 1 and 100000, got 1000000000",
+        "8: network.layers[0].units: expected a whole number between 1 and 100000, got 1000000000",
     ),
     "matrix too large": (
         "network: {input: 5000, layers: [{units: 5000, activation: relu}]}\n"

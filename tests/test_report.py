@@ -403,4 +403,4 @@ def test_wrong_entries_marked_by_shape() -> None:
 def test_unknown_format() -> None:
     with pytest.raises(NncalcError, match="unknown format 'yaml'"):
         render_results([alice()], "yaml")
-    assert FORMATS == ("rich", "plain", "json", "csv", "gradescope", "markdown")
+    assert FORMATS == ("rich", "plain", "json", "csv", "gradescope", "markdown", "html")
