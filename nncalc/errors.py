@@ -42,7 +42,15 @@ class NncalcError(Exception):
         elif self.line:
             where = f"line {self.line}: "
         field = f"{self.path}: " if self.path else ""
-        return f"{where}{field}{self.message}"
+        return one_line(f"{where}{field}{self.message}")
+
+
+def one_line(text: str) -> str:
+    """Control characters (a newline in a key a student wrote, say) shown escaped, so a
+    message is always one line that a terminal prints as it is."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class NumericError(NncalcError):

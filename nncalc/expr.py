@@ -852,7 +852,9 @@ def parse_activation(source: str, *, max_length: int = 1000, max_depth: int = 64
         raise _error(source, what, max_length)
     bare = source.strip()
     if not bare:
-        raise ExpressionError("empty expression; write a formula in x such as relu(x)", 0)
+        raise ExpressionError(
+            "empty expression at column 1; write a formula in x such as relu(x)", 0
+        )
     if bare in ("identity", "linear"):
         tree: Node = Var()
     elif bare in _MAX_ARGS:

@@ -452,8 +452,8 @@ class _Validator:
         spec = self.mapping(value, "init", ("seed", "scale", "decimals", "distribution"), ("seed",))
         seed = self.integer(spec["seed"], "init.seed", 0)
         scale = self.number(spec.get("scale", 0.5), "init.scale")
-        if scale <= 0:
-            raise self.fail("init.scale", f"expected a number > 0, got {scale}")
+        if not 0 < scale <= 1e6:
+            raise self.fail("init.scale", f"expected a number > 0 and ≤ 1e6, got {scale:g}")
         decimals = spec.get("decimals")
         if decimals is not None:
             decimals = self.integer(decimals, "init.decimals", 0, 15)

@@ -119,8 +119,9 @@ def parse_yaml(text: str, source: str) -> Document:
             if "expected a single document" in str(exc):
                 problem = "expected a single YAML document, found several"
             raise NncalcError(f"invalid YAML: {problem}", source=source, line=line) from None
-        except yaml.YAMLError as exc:
-            raise NncalcError(f"invalid YAML: {exc}", source=source) from None
+        except yaml.YAMLError as exc:  # e.g. a control character (ReaderError)
+            problem = getattr(exc, "reason", None) or str(exc).splitlines()[0]
+            raise NncalcError(f"invalid YAML: {problem}", source=source) from None
         except RecursionError:
             raise NncalcError(f"nested deeper than {MAX_DEPTH} levels", source=source) from None
         if node is None:
@@ -223,8 +224,18 @@ class _Builder:
             self.lines.setdefault(child, line)
             result[key] = self.build(value_node, child, depth + 1)
         if merge:  # YAML 1.1 merge keys ("<<"): let PyYAML apply its rules
-            return self.loader.construct_object(node, deep=True)
+            return self.construct(node, path)
         return result
+
+    def construct(self, node: Any, path: str = "") -> Any:
+        """PyYAML's safe constructor for what the fast path does not handle."""
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except Exception:  # PyYAML raises many kinds for a bad value under an explicit tag
+            shown = node.value if isinstance(node.value, str) else "…"
+            tag = node.tag.removeprefix(_TAG)
+            message = f"invalid value {shown[:40]!r} for the type {tag}"
+            raise self.fail(message, path, node) from None
 
     def scalar(self, node: Any) -> Any:
         tag, value = node.tag, node.value
@@ -239,7 +250,7 @@ class _Builder:
             return int(value)
         elif tag == _TAG + "null":
             return None
-        return self.loader.construct_object(node, deep=True)
+        return self.construct(node)
 
 
 def load_yaml_file(
