@@ -109,10 +109,7 @@ class Grader:
         self.bounds = {n: self.rubric.tolerance.bound(v) for n, v in self.expected.items()}
         self.expected_nonzero = {n: bool(np.any(v)) for n, v in self.expected.items()}
         self.flat_expected = {n: np.ravel(v) for n, v in self.expected.items()}
-        self.flat_bounds = {
-            n: np.ravel(np.broadcast_to(self.bounds[n], np.shape(v)))
-            for n, v in self.expected.items()
-        }
+        self.flat_bounds = {n: np.ravel(b) for n, b in self.bounds.items()}
 
     def _evaluate(self, values: Values) -> Values:
         for name in self.names:
@@ -150,15 +147,24 @@ class Grader:
             return None
         items = []
         for name in self.names:
-            points = self.rubric.points_for(name)
             read = reads.get(name)
-            if read is not None or points:
-                item = ItemResult(name, self.labels[name], "missing", 0.0, points)
-                item.expected = self.expected_plain[name]
-                if read is not None:
-                    item.verdict, item.points, item.answer = "correct", points, _plain(read.value)
+            item = self._item(name)
+            if read is not None:
+                item.verdict, item.points, item.answer = (
+                    "correct",
+                    item.max_points,
+                    _plain(read.value),
+                )
+            if read is not None or item.max_points:
                 items.append(item)
         return items
+
+    def _item(self, name: str) -> ItemResult:
+        """The item of a quantity before judging: missing, with its points and exact value."""
+        points = self.rubric.points_for(name)
+        item = ItemResult(name, self.labels[name], "missing", 0.0, points)
+        item.expected = self.expected_plain[name]
+        return item
 
     def _sort_answers(self, answers: list[Answer]) -> tuple[dict[str, Answer], list[ItemResult]]:
         """Answers by canonical name; unknown or repeated names become invalid items."""
@@ -189,15 +195,13 @@ class Grader:
         for name in self.names:
             inputs = self.inputs[name]
             read = reads.get(name)
-            max_points = self.rubric.points_for(name)
-            item = ItemResult(name, self.labels[name], "missing", 0.0, max_points)
-            item.expected = self.expected_plain[name]
+            item = self._item(name)
             if read is None or read.value is None or np.isnan(read.value).all():
                 # Not answered (or unreadable): later steps build on what follows instead.
                 world.follow(name, self._recompute(name, world.values), inputs)
                 if read is not None and read.value is None:
                     item.verdict, item.reason = "invalid", read.reason
-                if max_points or read is not None:
+                if item.max_points or read is not None:
                     items.append(item)
                 continue
             self._judge(item, read, self.expected[name], world, inputs)
