@@ -20,7 +20,6 @@ from nncalc import __version__
 from nncalc.errors import NncalcError
 
 if TYPE_CHECKING:
-    from nncalc.engine import Solution
     from nncalc.problem import Problem
 
 app = typer.Typer(
@@ -162,10 +161,7 @@ def solve(
 
         loaded = load_problem(problem, limits=Limits.parse(limit or []))
         solution = run(loaded)
-        names = list(quantity or [])
-        for name in names:
-            _check_quantity(solution, name)
-        chosen = select(solution, [p.value for p in phase or []], names)
+        chosen = select(solution, [p.value for p in phase or []], quantity or [])
         fmt_name, color, width = _display(fmt, output)
         text = render(
             solution,
@@ -179,17 +175,6 @@ def solve(
         _write(text, output)
         if gradcheck:
             _run_gradcheck(loaded, to_stderr=fmt_name in ("json", "markdown", "latex"))
-
-
-def _check_quantity(solution: Solution, name: str) -> None:
-    from nncalc.names import canonical_name
-
-    canonical = canonical_name(name, solution.problem.depth)
-    if canonical is None or canonical not in solution.values:
-        known = ", ".join(solution.values)
-        raise NncalcError(
-            f"unknown quantity {name!r}; this problem has: {known}", path="--quantity"
-        )
 
 
 def _run_gradcheck(problem: Problem, *, to_stderr: bool) -> None:

@@ -29,11 +29,22 @@ MAX_SHOWN = 12
 
 
 def select(solution: Solution, phases: Iterable[str] = (), names: Iterable[str] = ()) -> list[Step]:
-    """The steps in the given phases and with the given names (all when empty)."""
+    """The steps in the given phases and with the given names (all when empty).
+
+    Names may be aliases; one this problem does not have is an :class:`NncalcError`.
+    """
+    from nncalc.errors import NncalcError
     from nncalc.names import canonical_name
 
     phases = set(phases)
-    wanted = {canonical_name(n, solution.problem.depth) or n for n in names}
+    wanted = set()
+    for name in names:
+        canonical = canonical_name(name, solution.problem.depth)
+        if canonical is None or canonical not in solution.values:
+            known = ", ".join(solution.values)
+            message = f"unknown quantity {name!r}; this problem has: {known}"
+            raise NncalcError(message, path="--quantity")
+        wanted.add(canonical)
     return [
         s
         for s in solution.steps
