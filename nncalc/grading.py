@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from nncalc.answers import Answer, AnswerSheet
-from nncalc.engine import Elementwise, Network, Softmax, split_name
+from nncalc.engine import Elementwise, Network, Softmax, solve, split_name
 from nncalc.errors import NncalcError
 from nncalc.expr import Variant
 from nncalc.names import canonical_name
@@ -95,11 +95,13 @@ class Grader:
         self.rubric = problem.rubric
         self.network = Network(problem)
         self.names = [name for _, name in self.network.plan()]
+        solve(problem)  # the same checks as `nncalc solve`: a problem it refuses is not graded
         with np.errstate(all="ignore"):
             self.exact = self._evaluate(self.network.given())
+            # What a student who rounds every intermediate gets (NaN where that breaks down).
             rounded = self.network.given()
             for name in self.names:
-                rounded[name] = self.rubric.tolerance.round(self.network.compute(name, rounded))
+                rounded[name] = self.rubric.tolerance.round(self._recompute(name, rounded))
             self.rounded = rounded
         # What every sheet is compared with, computed once: shown values, their plain form.
         self.expected = {n: self.shown(n, self.exact[n]) for n in self.names}

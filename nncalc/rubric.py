@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 #: of the exact value, far below any printed digit at every magnitude.
 SLACK = 1e-9
 ULPS = 4
+#: Points of one quantity (a bound keeps every total finite).
+MAX_POINTS = 1e6
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,12 @@ class Tolerance:
     def bound(self, exact: np.ndarray) -> np.ndarray:
         import numpy as np
 
-        exact = np.abs(np.asarray(exact, dtype=float))
+        with np.errstate(all="ignore"):  # an inf or NaN exact value gives an inf/NaN bound
+            return self._bound(np.abs(np.asarray(exact, dtype=float)))
+
+    def _bound(self, exact: np.ndarray) -> np.ndarray:
+        import numpy as np
+
         if self.mode == "decimals":  # the same half unit for every entry
             return 0.5 * 10.0**-self.decimals * (1 + SLACK) + ULPS * np.spacing(exact)
         if self.mode == "sigfigs":
@@ -120,8 +127,8 @@ def parse_rubric(section: Any, validator: Any, depth: int) -> Rubric:
             if name in points:
                 raise v.fail(path, f"{key!r} names {name}, which already has points")
             number = v.number(value, path)
-            if number < 0:
-                raise v.fail(path, f"expected points ≥ 0, got {number:g}")
+            if not 0 <= number <= MAX_POINTS:
+                raise v.fail(path, f"expected points between 0 and {MAX_POINTS:g}, got {number:g}")
             points[name] = number
     tolerance = Tolerance()
     if "tolerance" in spec:
