@@ -17,6 +17,16 @@ OTHER_HINT = "transposed W2"
 DAVE_ERROR = 'answers/dave.yaml:2: dW1: expected a list, got "x"'
 
 
+# The class summary of the five results of ``klass()``, in every human format.
+CLASS_SUMMARY = [
+    ("graded files", "4"),
+    ("failed files", "1"),
+    ("mean score", "2.25 / 4"),
+    ("median score", "2.5 / 4"),
+    ("most frequent hint", f"{HINT} (2×)"),
+]
+
+
 def item(
     name: str,
     verdict: str,
@@ -317,13 +327,7 @@ def test_plain_other_verdicts_error_and_summary() -> None:
     assert "Total: 3 / 4" in text
     assert "*0.50*" in text  # carol's A1[1]
     summary = text[text.index("Class summary") :]
-    for what, value in [
-        ("graded files", "4"),
-        ("failed files", "1"),
-        ("mean score", "2.25 / 4"),
-        ("median score", "2.5 / 4"),
-        ("most frequent hint", f"{HINT} (2×)"),
-    ]:
+    for what, value in CLASS_SUMMARY:
         assert any(
             line.strip().split(maxsplit=len(what.split())) == [*what.split(), value]
             for line in summary.splitlines()
