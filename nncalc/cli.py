@@ -122,7 +122,8 @@ def _is_terminal() -> bool:
         "  nncalc solve problems/a4.yaml\n\n"
         "  nncalc solve problems/a4.yaml --format json | jq .values.delta1\n\n"
         "  nncalc solve problems/a4.yaml --format latex -o key.tex\n\n"
-        '  nncalc solve problems/a4.yaml --phase backward -q H -q "W1\'" --gradcheck'
+        '  nncalc solve problems/a4.yaml --phase backward -q H -q "W1\'" --gradcheck\n\n'
+        "  nncalc solve problems/classic_222.yaml --steps 10000 --plot loss.png"
     )
 )
 def solve(
@@ -150,17 +151,35 @@ def solve(
             "relative error exceeds 1e-6.",
         ),
     ] = False,
+    steps: Annotated[
+        int,
+        typer.Option(
+            "--steps",
+            "-n",
+            min=1,
+            help="Apply this many updates; show the loss at each and the last update in full.",
+        ),
+    ] = 1,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Write the loss of each update as a PNG picture."),
+    ] = None,
     output: OutputOption = None,
     limit: LimitOption = None,
 ) -> None:
     """Solve a problem: every intermediate of the forward pass, backpropagation and update."""
     with reported_errors():
-        from nncalc.engine import solve as run
         from nncalc.problem import Limits, load_problem
         from nncalc.render import render, select
+        from nncalc.training import train
 
         loaded = load_problem(problem, limits=Limits.parse(limit or []))
-        solution = run(loaded)
+        if plot is not None:
+            from nncalc.plot import check_plot_path, write_plot
+
+            check_plot_path(plot)
+        run = train(loaded, steps)
+        solution = run.solution
         chosen = select(solution, [p.value for p in phase or []], quantity or [])
         fmt_name, color, width = _display(fmt, output)
         text = render(
@@ -171,10 +190,13 @@ def solve(
             color=color,
             width=width,
             given=not (phase or quantity),
+            history=run.history,
         )
+        if plot is not None:
+            write_plot(run.history, plot, loaded.name or problem.stem)
         _write(text, output)
         if gradcheck:
-            _run_gradcheck(loaded, to_stderr=fmt_name in ("json", "markdown", "latex"))
+            _run_gradcheck(solution.problem, to_stderr=fmt_name in ("json", "markdown", "latex"))
 
 
 def _run_gradcheck(problem: Problem, *, to_stderr: bool) -> None:

@@ -13,66 +13,24 @@ over the batch), so the gradients need no further scaling.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nncalc import layers
 from nncalc.errors import NumericError
+from nncalc.formula import Formula, grad, sym
 from nncalc.names import canonical_name
+from nncalc.optimizers import prev
+from nncalc.work import worked
 
 if TYPE_CHECKING:
     from nncalc.expr import Variant
     from nncalc.problem import Layer, Problem
 
 PHASES = ("forward", "backward", "update")
-
-
-# ---------------------------------------------------------------------------
-# Equations, written once and shown as text or LaTeX
-
-
-@dataclass(frozen=True)
-class Formula:
-    """A piece of an equation in two spellings: Unicode text and LaTeX."""
-
-    text: str
-    latex: str
-
-    def __add__(self, other: Formula) -> Formula:
-        return Formula(f"{self.text} + {other.text}", f"{self.latex} + {other.latex}")
-
-    def __sub__(self, other: Formula) -> Formula:
-        return Formula(f"{self.text} − {other.text}", f"{self.latex} - {other.latex}")
-
-    def __matmul__(self, other: Formula) -> Formula:  # matrix product
-        return Formula(f"{self.text}·{other.text}", rf"{self.latex} {other.latex}")
-
-    def __mul__(self, other: Formula) -> Formula:  # elementwise (Hadamard) product
-        return Formula(f"{self.text} ⊙ {other.text}", rf"{self.latex} \odot {other.latex}")
-
-    @property
-    def T(self) -> Formula:  # noqa: N802 - the usual name for a transpose
-        return Formula(f"{self.text}ᵀ", rf"{self.latex}^{{\top}}")
-
-    def paren(self) -> Formula:
-        return Formula(f"({self.text})", rf"\left({self.latex}\right)")
-
-    def eq(self, other: Formula) -> Formula:
-        return Formula(f"{self.text} = {other.text}", f"{self.latex} = {other.latex}")
-
-
-def sym(letter: str, layer: int | None = None, latex: str | None = None) -> Formula:
-    tex = latex or letter
-    if layer is None:
-        return Formula(letter, tex)
-    return Formula(f"{letter}{layer}", f"{tex}_{{{layer}}}")
-
-
-def grad(of: Formula) -> Formula:
-    """∂L/∂of."""
-    return Formula(f"∂L/∂{of.text}", rf"\frac{{\partial L}}{{\partial {of.latex}}}")
 
 
 def _substitute(formula: str, variable: str) -> str:
@@ -259,6 +217,7 @@ class Step:
     label: str  # the name as shown, e.g. "A1 (H)"
     equation: Formula
     value: Any  # float or ndarray
+    work: Callable[[int], list[str]] | None = None  # the worked arithmetic, at a precision
 
 
 @dataclass
@@ -273,7 +232,7 @@ class Solution:
         return {step.name: step.value for step in self.steps}
 
     def __getitem__(self, name: str) -> Any:
-        canonical = canonical_name(name, self.problem.depth) or name
+        canonical = canonical_name(name, self.problem.depth, self.problem.recurrent) or name
         for step in self.steps:
             if step.name == canonical:
                 return step.value
@@ -282,7 +241,15 @@ class Solution:
     def __iter__(self) -> Iterator[Step]:
         return iter(self.steps)
 
-    def add(self, phase: str, name: str, equation: Formula, value: Any, label: str = "") -> None:
+    def add(
+        self,
+        phase: str,
+        name: str,
+        equation: Formula,
+        value: Any,
+        label: str = "",
+        work: Callable[[int], list[str]] | None = None,
+    ) -> None:
         # A sum is finite only if every entry is (cheap); only then skip the full check.
         if not (np.isfinite(np.sum(value)) or np.all(np.isfinite(value))):
             raise NumericError(
@@ -293,7 +260,7 @@ class Solution:
             )
         if isinstance(value, np.floating):
             value = float(value)
-        self.steps.append(Step(phase, name, label or name, equation, value))
+        self.steps.append(Step(phase, name, label or name, equation, value, work))
 
     def _repr_markdown_(self) -> str:
         from nncalc.render import render
@@ -307,41 +274,76 @@ class Solution:
 
 
 class Symbols:
-    """How each quantity is written: x for A0, ŷ for A_L, H for a lone hidden layer."""
+    """How each quantity is written: x for A0, ŷ for A_L, H for a lone hidden layer, h_t."""
 
-    def __init__(self, depth: int) -> None:
-        self.depth = depth
+    def __init__(self, problem: Problem) -> None:
+        self.depth = problem.depth
+        self.dense = all(layer.kind == "dense" for layer in problem.layers)
 
-    def a(self, layer: int) -> Formula:
+    def a(self, layer: int, t: int | None = None) -> Formula:
+        if t is not None:  # an rnn's hidden state h_t (x_t for the input)
+            letter = "x" if layer == 0 else "h"
+            return Formula(f"{letter}_{t}", f"{letter}_{{{t}}}")
         if layer == 0:
             return Formula("x", "x")
         if layer == self.depth:
             return Formula("ŷ", r"\hat{y}")
-        if self.depth == 2:
+        if self.depth == 2 and self.dense:
             return Formula("H", "H")
         return sym("A", layer)
 
-    def label(self, layer: int) -> str:
-        return f"A{layer} ({self.a(layer).text})" if self.a(layer).text != f"A{layer}" else ""
+    def label(self, name: str) -> str:
+        """The name as shown: 'A1 (H)', 'A1_t2 (h_2)'; '' when the name says it all."""
+        kind, layer = split_name(name)
+        if kind not in ("A", "A_t"):
+            return ""
+        shown = self.a(layer, time_step(name) if kind == "A_t" else None).text
+        return f"{name} ({shown})" if shown != name else ""
 
 
-def _delta(layer: int) -> Formula:
+def _delta(layer: int, t: int | None = None) -> Formula:
+    if t is not None:
+        return Formula(f"δ{layer}_t{t}", rf"\delta_{{{layer}}}^{{({t})}}")
     return sym("δ", layer, r"\delta")
 
 
-_NAME = re.compile(r"(Z|A|dA|fprime|delta|dW|db)(\d+)|(W|b)(\d+)_new|(loss)")
+_NAME = re.compile(
+    r"(?P<q>Z|A|dA|fprime|delta)(?P<ql>\d+)(?P<t>_t\d+)?"
+    r"|d(?P<g>Wx|Wh|W|b)(?P<gl>\d+)"
+    r"|(?P<n>Wx|Wh|W|b)(?P<nl>\d+)_new"
+    r"|(?P<s>velocity|sq|m_hat|v_hat|m|v)_(?P<sp>Wx|Wh|W|b)(?P<sl>\d+)"
+    r"|loss"
+)
 
 
 def split_name(name: str) -> tuple[str, int]:
-    """'dW2' → ('dW', 2); 'W1_new' → ('W_new', 1); 'loss' → ('loss', 0)."""
+    """'dW2' → ('dW', 2); 'W1_new' → ('W_new', 1); 'Z1_t3' → ('Z_t', 1); 'm_W1' → ('m_W', 1)."""
     match = _NAME.fullmatch(name)
     if not match:
         raise KeyError(name)
-    if match.group(1):
-        return match.group(1), int(match.group(2))
-    if match.group(3):
-        return f"{match.group(3)}_new", int(match.group(4))
+    g = match.groupdict()
+    if g["q"]:
+        return g["q"] + ("_t" if g["t"] else ""), int(g["ql"])
+    if g["g"]:
+        return f"d{g['g']}", int(g["gl"])
+    if g["n"]:
+        return f"{g['n']}_new", int(g["nl"])
+    if g["s"]:
+        return f"{g['s']}_{g['sp']}", int(g["sl"])
     return "loss", 0
+
+
+def time_step(name: str) -> int:
+    """The time step t of a per-step name ('A1_t3' → 3), or 0."""
+    _, _, t = name.rpartition("_t")
+    return int(t) if t.isdigit() else 0
+
+
+def param_of(name: str) -> str:
+    """The parameter an update or state quantity belongs to: 'W1_new', 'm_hat_W1' → 'W1'."""
+    kind, layer = split_name(name)
+    letters = kind.removesuffix("_new") if kind.endswith("_new") else kind.rpartition("_")[2]
+    return f"{letters}{layer}"
 
 
 # ---------------------------------------------------------------------------
@@ -353,75 +355,163 @@ class Network:
 
     :meth:`compute` holds the math, one rule per kind of quantity, each backward rule
     right after the forward rule it differentiates.  Values are held with samples as
-    columns (a single sample is a (units, 1) column); :meth:`shown` and
-    :meth:`internal` convert to and from the shapes users see (a vector for one sample).
+    columns (a single sample is a (units, 1) column), feature maps as (batch, C, H, W)
+    and an rnn's states per time step; :meth:`shown` and :meth:`internal` convert to
+    and from the shapes users see (no batch axis for one sample).
     """
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
+        self.layers = problem.layers
         self.depth = problem.depth
-        self.acts: list[Elementwise | Softmax] = [
-            Softmax() if layer.is_softmax else Elementwise(layer) for layer in problem.layers
+        self.acts: list[Elementwise | Softmax | None] = [
+            Softmax()
+            if layer.is_softmax
+            else Elementwise(layer)
+            if layer.elementwise is not None
+            else None
+            for layer in problem.layers
         ]
         self.loss = make_loss(problem.loss)
         batch = problem.batch_size
         self.scale = 1.0 / batch if problem.reduction == "mean" and batch > 1 else 1.0
         self.fast_output = _fast_output_delta(self.acts[-1], self.loss)
-        self.symbols = Symbols(self.depth)
+        self.symbols = Symbols(problem)
+        self.optimizer = problem.optimizer
+        self.steps = problem.time_steps  # T, the length of an rnn's input sequence
+        self.batch = batch
+
+    def layer(self, i: int) -> Layer:
+        return self.layers[i - 1]
 
     # -- the order of a worked solution ------------------------------------------
 
     def plan(self) -> list[tuple[str, str]]:
         """(phase, name) of every quantity, in the order a worked solution computes them."""
-        L = self.depth  # noqa: N806 - the number of layers, as in the formulas
+        L, T = self.depth, self.steps  # noqa: N806 - as in the formulas
         steps = []
-        for i in range(1, L + 1):
-            steps += [("forward", f"Z{i}"), ("forward", f"A{i}")]
+        for i, layer in enumerate(self.layers, start=1):
+            if layer.kind == "rnn":
+                for t in range(1, T + 1):
+                    steps += [("forward", f"Z{i}_t{t}"), ("forward", f"A{i}_t{t}")]
+            elif layer.weighted:
+                steps += [("forward", f"Z{i}"), ("forward", f"A{i}")]
+            else:
+                steps.append(("forward", f"A{i}"))
         steps.append(("forward", "loss"))
         if not self.fast_output:
             steps.append(("backward", f"dA{L}"))
         for i in range(L, 0, -1):
+            layer = self.layer(i)
+            if not any(below.weighted for below in self.layers[:i]):
+                break  # nothing below needs a gradient
             if i < L:
                 steps.append(("backward", f"dA{i}"))
-            if isinstance(self.acts[i - 1], Elementwise) and (i < L or not self.fast_output):
-                steps.append(("backward", f"fprime{i}"))
-            steps.append(("backward", f"delta{i}"))
-            steps.append(("backward", f"dW{i}"))
-            if self.problem.layers[i - 1].bias:
-                steps.append(("backward", f"db{i}"))
-        for i, layer in enumerate(self.problem.layers, start=1):
-            steps.append(("update", f"W{i}_new"))
-            if layer.bias:
-                steps.append(("update", f"b{i}_new"))
+            if layer.kind == "rnn":  # backpropagation through time, last step first
+                for t in range(T, 0, -1):
+                    for kind in ("dA", "fprime", "delta"):
+                        steps.append(("backward", f"{kind}{i}_t{t}"))
+            elif layer.weighted:
+                if isinstance(self.acts[i - 1], Elementwise) and (i < L or not self.fast_output):
+                    steps.append(("backward", f"fprime{i}"))
+                steps.append(("backward", f"delta{i}"))
+            steps += [("backward", f"d{p}") for p in self._parameters(i)]
+        for param in self.problem.parameter_names():
+            if param not in self.problem.frozen:
+                steps += [("update", state) for state in self.optimizer.quantities(param)]
+            steps.append(("update", f"{param}_new"))
         return steps
 
+    def _parameters(self, i: int) -> list[str]:
+        layer = self.layer(i)
+        if not layer.weighted:
+            return []
+        weights = [f"Wx{i}", f"Wh{i}"] if layer.kind == "rnn" else [f"W{i}"]
+        return weights + ([f"b{i}"] if layer.bias else [])
+
     def given(self) -> dict[str, Any]:
-        """The known values every rule may read: A0 = x, y and the parameters."""
-        return {"A0": self.problem.x, "y": self.problem.y, **self.problem.parameters}
+        """The known values every rule may read: A0 = x (x_t, h0), y, the parameters and
+        the optimizer's state before this step."""
+        p = self.problem
+        values: dict[str, Any] = {"A0": p.x, "y": p.y, "t": p.optimizer.step, **p.parameters}
+        if p.recurrent:
+            B = self.batch  # noqa: N806
+            for t in range(1, self.steps + 1):
+                values[f"A0_t{t}"] = p.x[:, (t - 1) * B : t * B]
+            h0 = np.asarray(self.layer(1).h0, dtype=float)[:, None]
+            values["A1_t0"] = np.repeat(h0, B, axis=1)
+        for param in p.parameter_names():
+            for state in self.optimizer.carried(param):
+                before = self.optimizer.state.get(state)
+                values[prev(state)] = (
+                    np.zeros_like(p.parameters[param]) if before is None else before
+                )
+        return values
+
+    def _input_names(self, i: int) -> list[str]:
+        """The computed quantities layer i reads as its input (x itself is given)."""
+        if i == 1:
+            return []
+        below = self.layer(i - 1)
+        if below.kind == "rnn":
+            steps = range(1, self.steps + 1) if below.output == "every" else [self.steps]
+            return [f"A{i - 1}_t{t}" for t in steps]
+        return [f"A{i - 1}"]
+
+    def _input(self, i: int, v: dict[str, Any]) -> Any:
+        """Layer i's input: A_{i-1}; after an rnn, h_t side by side (every step) or h_T."""
+        names = self._input_names(i)
+        if not names:
+            return v["A0"]
+        return v[names[0]] if len(names) == 1 else np.concatenate([v[n] for n in names], axis=1)
 
     def inputs(self, name: str) -> list[str]:
         """The computed quantities (not x, y or parameters) that ``name``'s rule reads."""
         kind, i = split_name(name)
-        L = self.depth  # noqa: N806
+        L, T, t = self.depth, self.steps, time_step(name)  # noqa: N806
         if kind == "Z":
-            return [f"A{i - 1}"] if i > 1 else []
-        if kind in ("A", "fprime"):
+            return self._input_names(i)
+        if kind in ("A", "fprime") and self.layer(i).weighted:
             return [f"Z{i}"]
+        if kind == "A":  # pooling, flatten
+            return self._input_names(i)
+        if kind == "Z_t":
+            return [f"A{i}_t{t - 1}"] if t > 1 else []
+        if kind in ("A_t", "fprime_t"):
+            return [f"Z{i}_t{t}"]
         if kind == "loss":
             return [f"Z{L}", f"A{L}"]
+        if kind == "dA" and i == L:
+            return [f"A{L}"]
         if kind == "dA":
-            return [f"A{L}"] if i == L else [f"delta{i + 1}"]
+            above = self.layer(i + 1)
+            if above.weighted:
+                return [f"delta{i + 1}"]
+            return [f"dA{i + 1}"] + ([f"A{i}"] if above.kind == "maxpool2d" else [])
+        if kind == "dA_t":
+            return [f"dA{i}"] + ([f"delta{i}_t{t + 1}"] if t < T else [])
+        if kind == "delta_t":
+            return [f"dA{i}_t{t}", f"fprime{i}_t{t}"]
         if kind == "delta":
             if i == L and self.fast_output:
                 return [f"A{L}"]
             if isinstance(self.acts[i - 1], Softmax):
                 return [f"A{i}", f"dA{i}"]
             return [f"dA{i}", f"fprime{i}"]
+        if kind in ("dWx", "dWh", "db") and self.layer(i).kind == "rnn":
+            deltas = [f"delta{i}_t{s}" for s in range(1, T + 1)]
+            if kind == "dWh":
+                return deltas + [f"A{i}_t{s}" for s in range(1, T)]
+            return deltas
         if kind == "dW":
-            return [f"delta{i}"] + ([f"A{i - 1}"] if i > 1 else [])
+            return [f"delta{i}", *self._input_names(i)]
         if kind == "db":
             return [f"delta{i}"]
-        return [f"d{kind[0]}{i}"]  # W_new, b_new
+        # the update: the gradient, then the optimizer's states in order
+        param = param_of(name)
+        states = self.optimizer.quantities(param) if param not in self.problem.frozen else []
+        own = name if name in states else None
+        return [f"d{param}", *states[: states.index(own) if own else len(states)]]
 
     # -- the math -------------------------------------------------------------------
 
@@ -432,20 +522,95 @@ class Network:
         student's slip; everything else is exact.
         """
         kind, i = split_name(name)
-        L = self.depth  # noqa: N806
+        L, t = self.depth, time_step(name)  # noqa: N806
         act = self.acts[i - 1] if i else None
+        layer = self.layer(i) if i else None
         match kind:
             # Dense layer: Z_l = W_l·A_{l-1} + b_l ...
-            case "Z":
-                z = v[f"W{i}"] @ v[f"A{i - 1}"]
-                return z + v[f"b{i}"][:, None] if self.problem.layers[i - 1].bias else z
+            case "Z" if layer and layer.kind == "dense":
+                z = v[f"W{i}"] @ self._input(i, v)
+                return z + v[f"b{i}"][:, None] if layer.bias else z
             # ... so ∂L/∂W_l = δ_l·A_{l-1}ᵀ, ∂L/∂b_l = Σ_batch δ_l, ∂L/∂A_{l-1} = W_lᵀ·δ_l.
-            case "dW":
-                return v[f"delta{i}"] @ v[f"A{i - 1}"].T
-            case "db":
-                return v[f"delta{i}"].sum(axis=1)
-            case "dA" if i < L:
+            case "dW" if layer and layer.kind == "dense":
+                return v[f"delta{i}"] @ self._input(i, v).T
+            case "db" if layer and layer.kind != "conv2d":
+                return v[f"delta{i}"].sum(axis=1) if layer.kind == "dense" else self._sum_t(i, v)
+            case "dA" if i < L and self.layer(i + 1).kind == "dense":
                 return v[f"W{i + 1}"].T @ v[f"delta{i + 1}"]
+            # Convolution: Z_l = W_l ⋆ A_{l-1} + b_l (cross-correlation, stride s, padding p) ...
+            case "Z":
+                assert layer is not None
+                z = layers.conv_forward(self._input(i, v), v[f"W{i}"], layer.stride, layer.padding)
+                return z + v[f"b{i}"][None, :, None, None] if layer.bias else z
+            # ... so ∂L/∂W_l = A_{l-1} ⋆ δ_l, ∂L/∂b_l = Σ δ_l over batch and positions, and
+            # ∂L/∂A_{l-1} = δ_l full-convolved with W_l (each window sends δ·W back).
+            case "dW":
+                assert layer is not None
+                a = self._input(i, v)
+                return layers.conv_grad_kernel(
+                    a, v[f"delta{i}"], layer.kernel, layer.stride, layer.padding
+                )
+            case "db":
+                return v[f"delta{i}"].sum(axis=(0, 2, 3))
+            case "dA" if i < L and self.layer(i + 1).kind == "conv2d":
+                above = self.layer(i + 1)
+                return layers.conv_grad_input(
+                    v[f"delta{i + 1}"],
+                    v[f"W{i + 1}"],
+                    v[f"A{i}"].shape,
+                    above.stride,
+                    above.padding,
+                )
+            # Pooling: the max (or mean) of each window; backward, ∂L/∂A of a window goes
+            # to the entry that won the max (or is shared equally).  Flatten: a reshape.
+            case "A" if layer and layer.kind == "maxpool2d":
+                return layers.maxpool_forward(
+                    self._input(i, v), layer.kernel, layer.stride, layer.padding
+                )
+            case "dA" if i < L and self.layer(i + 1).kind == "maxpool2d":
+                above = self.layer(i + 1)
+                return layers.maxpool_backward(
+                    v[f"dA{i + 1}"], v[f"A{i}"], above.kernel, above.stride, above.padding
+                )
+            case "A" if layer and layer.kind == "avgpool2d":
+                return layers.avgpool_forward(
+                    self._input(i, v), layer.kernel, layer.stride, layer.padding
+                )
+            case "dA" if i < L and self.layer(i + 1).kind == "avgpool2d":
+                above = self.layer(i + 1)
+                return layers.avgpool_backward(
+                    v[f"dA{i + 1}"], v[f"A{i}"].shape, above.kernel, above.stride, above.padding
+                )
+            case "A" if layer and layer.kind == "flatten":
+                a = self._input(i, v)
+                return a.reshape(a.shape[0], -1).T  # one column per sample, C·H·W entries
+            case "dA" if i < L and self.layer(i + 1).kind == "flatten":
+                return v[f"dA{i + 1}"].T.reshape(-1, *self.layer(i).shape)
+            # Recurrent layer, step t: Z_t = Wx·x_t + Wh·h_{t-1} + b, h_t = f(Z_t) ...
+            case "Z_t":
+                assert layer is not None
+                z = v[f"Wx{i}"] @ v[f"A0_t{t}"] + v[f"Wh{i}"] @ v[f"A{i}_t{t - 1}"]
+                return z + v[f"b{i}"][:, None] if layer.bias else z
+            case "A_t":
+                assert act is not None
+                return act.forward(v[f"Z{i}_t{t}"], variant)
+            # ... and back through time: ∂L/∂h_t = (∂L/∂A at step t, from above)
+            # + Wh ᵀ·δ_{t+1}, δ_t = ∂L/∂h_t ⊙ f'(Z_t); each parameter's gradient sums over t.
+            case "dA_t":
+                assert layer is not None
+                above = self._step_columns(v[f"dA{i}"], t)
+                if t < self.steps:
+                    above = above + v[f"Wh{i}"].T @ v[f"delta{i}_t{t + 1}"]
+                return above
+            case "fprime_t":
+                assert isinstance(act, Elementwise)
+                return act.derivative(v[f"Z{i}_t{t}"], variant)
+            case "delta_t":
+                return v[f"dA{i}_t{t}"] * v[f"fprime{i}_t{t}"]
+            case "dWx":
+                return sum(v[f"delta{i}_t{s}"] @ v[f"A0_t{s}"].T for s in self._times())
+            case "dWh":
+                return sum(v[f"delta{i}_t{s}"] @ v[f"A{i}_t{s - 1}"].T for s in self._times())
             # Activation: A_l = f(Z_l), and backward δ_l = ∂L/∂A_l ⊙ f'(Z_l) (or through
             # softmax's Jacobian).
             case "A":
@@ -462,7 +627,7 @@ class Network:
             case "loss":
                 per_sample = self.loss.per_sample(v[f"Z{L}"], v[f"A{L}"], v["y"], self.acts[-1])
                 return float(per_sample.sum() * self.scale)
-            case "dA":
+            case "dA" if i == L:
                 return self.loss.gradient(v[f"A{L}"], v["y"]) * self.scale
             # ... or, for softmax + cross-entropy, δ_L = ŷ·Σy − y directly
             # (and for sigmoid + binary cross-entropy δ_L = ŷ − y).
@@ -471,29 +636,96 @@ class Network:
                 if isinstance(self.acts[-1], Softmax):
                     return (y_hat * y.sum(axis=0, keepdims=True) - y) * self.scale
                 return (y_hat - y) * self.scale
-            # Update: one step of gradient descent, θ' = θ − α·∂L/∂θ (frozen: θ' = θ).
-            case "W_new" | "b_new":
-                param = f"{kind[0]}{i}"
+            # Update: θ' from θ and ∂L/∂θ by the optimizer (sgd: θ' = θ − α·∂L/∂θ);
+            # a frozen parameter stays: θ' = θ.
+            case _:
+                param = param_of(name)
                 if param in self.problem.frozen:
                     return v[param].copy()
-                return v[param] - self.problem.learning_rate * v[f"d{param}"]
+                state = kind.rpartition("_")[0] if not kind.endswith("new") else "new"
+                return self.optimizer.compute(state, param, v, self.problem.learning_rate)
         raise KeyError(name)
+
+    def _times(self) -> range:
+        return range(1, self.steps + 1)
+
+    def _sum_t(self, i: int, v: dict[str, Any]) -> Any:
+        return sum(v[f"delta{i}_t{s}"].sum(axis=1) for s in self._times())
+
+    def _step_columns(self, grad_above: Any, t: int) -> Any:
+        """The columns of ∂L/∂A (from the layer above) that belong to step t (0 if none)."""
+        B = self.batch  # noqa: N806
+        if self.layer(1).output == "every":
+            return grad_above[:, (t - 1) * B : t * B]
+        return grad_above if t == self.steps else np.zeros_like(grad_above)
 
     # -- how each rule is written --------------------------------------------------
 
     def equation(self, name: str) -> Formula:
         kind, i = split_name(name)
         s = self.symbols
-        L = self.depth  # noqa: N806
+        L, t = self.depth, time_step(name)  # noqa: N806
         batch = self.problem.batch_size
+        layer = self.layer(i) if i else None
         per_batch = Formula(" / B", " / B") if self.scale != 1.0 else Formula("", "")
-        if kind == "Z":
-            rhs = sym("W", i) @ s.a(i - 1)
-            if self.problem.layers[i - 1].bias:
-                rhs = rhs + sym("b", i)
+        a_in = self._input_symbol(i) if i else None
+        if kind == "Z" and layer and layer.kind == "conv2d":
+            assert a_in is not None
+            rhs = Formula(
+                f"{sym('W', i).text} ⋆ {a_in.text}", rf"{sym('W', i).latex} \star {a_in.latex}"
+            )
+            rhs = rhs + sym("b", i) if layer.bias else rhs
             return sym("Z", i).eq(rhs)
+        if kind == "Z":
+            assert a_in is not None
+            rhs = sym("W", i) @ a_in
+            return sym("Z", i).eq(rhs + sym("b", i) if self.layer(i).bias else rhs)
+        if kind == "A" and layer and not layer.weighted:
+            assert a_in is not None
+            return s.a(i).eq(_pool_formula(layer, a_in))
         if kind == "A":
-            return s.a(i).eq(self.acts[i - 1].formula(sym("Z", i)))
+            act = self.acts[i - 1]
+            assert act is not None
+            return s.a(i).eq(act.formula(sym("Z", i)))
+        if kind == "Z_t":
+            rhs = (Formula(f"Wx{i}", f"W_{{x,{i}}}") @ s.a(0, t)) + (
+                Formula(f"Wh{i}", f"W_{{h,{i}}}") @ s.a(i, t - 1)
+            )
+            rhs = rhs + sym("b", i) if self.layer(i).bias else rhs
+            return _z_t(i, t).eq(rhs)
+        if kind == "A_t":
+            act = self.acts[i - 1]
+            assert act is not None
+            return s.a(i, t).eq(act.formula(_z_t(i, t)))
+        if kind == "dA_t":
+            from_above = Formula(
+                f"∂L/∂A{i}[t={t}]",
+                rf"\left.\frac{{\partial L}}{{\partial A_{{{i}}}}}\right|_{{t={t}}}",
+            )
+            if self.layer(i).output == "last" and t < self.steps:
+                from_above = Formula("0", "0")
+            if t < self.steps:
+                from_above = from_above + (Formula(f"Wh{i}", f"W_{{h,{i}}}").T @ _delta(i, t + 1))
+            return grad(s.a(i, t)).eq(from_above)
+        if kind == "fprime_t":
+            act = self.acts[i - 1]
+            assert isinstance(act, Elementwise)
+            z = _z_t(i, t)
+            return Formula(f"f{i}'({z.text})", f"f_{{{i}}}'({z.latex})").eq(
+                act.derivative_formula(z)
+            )
+        if kind == "delta_t":
+            z = _z_t(i, t)
+            fp = Formula(f"f{i}'({z.text})", f"f_{{{i}}}'({z.latex})")
+            return _delta(i, t).eq(grad(s.a(i, t)) * fp)
+        if kind in ("dWx", "dWh") or (kind == "db" and layer and layer.kind == "rnn"):
+            each = {
+                "dWx": Formula(f"δ{i}_t·x_tᵀ", rf"\delta_{{{i}}}^{{(t)}} x_t^{{\top}}"),
+                "dWh": Formula(f"δ{i}_t·h_(t−1)ᵀ", rf"\delta_{{{i}}}^{{(t)}} h_{{t-1}}^{{\top}}"),
+                "db": Formula(f"δ{i}_t", rf"\delta_{{{i}}}^{{(t)}}"),
+            }[kind]
+            total = Formula(f"Σ_t {each.text}", rf"\sum_t {each.latex}")
+            return grad(_param_formula(kind[1:], i)).eq(total)
         if kind == "loss":
             f = self.loss.formula
             lead = Formula("", "")
@@ -501,12 +733,17 @@ class Network:
                 lead = Formula("(1/B) Σ_b ", r"\frac{1}{B}\sum_b ")
             elif batch > 1:
                 lead = Formula("Σ_b ", r"\sum_b ")
+            if self.problem.recurrent and self.layer(1).output == "every" and self.steps > 1:
+                lead = Formula(lead.text + "Σ_t ", lead.latex + r"\sum_t ")
             return Formula("L", "L").eq(Formula(lead.text + f.text, lead.latex + f.latex))
         if kind == "dA" and i == L:
             g = self.loss.gradient_formula
             return grad(s.a(L)).eq(Formula(g.text + per_batch.text, g.latex + per_batch.latex))
         if kind == "dA":
-            return grad(s.a(i)).eq(sym("W", i + 1).T @ _delta(i + 1))
+            above = self.layer(i + 1)
+            if above.kind == "dense":
+                return grad(s.a(i)).eq(sym("W", i + 1).T @ _delta(i + 1))
+            return grad(s.a(i)).eq(_pool_backward_formula(above, i + 1, s.a(i + 1)))
         if kind == "fprime":
             act = self.acts[i - 1]
             assert isinstance(act, Elementwise)
@@ -514,8 +751,13 @@ class Network:
         if kind == "delta" and i == L and self.fast_output:
             return _delta(L).eq(self._output_delta_formula(per_batch))
         if kind == "delta":
-            upstream = grad(s.a(L)) if i == L else (sym("W", i + 1).T @ _delta(i + 1)).paren()
-            if isinstance(self.acts[i - 1], Softmax):
+            upstream = grad(s.a(i))
+            if i == L:
+                upstream = grad(s.a(L))
+            elif self.layer(i + 1).kind == "dense":
+                upstream = (sym("W", i + 1).T @ _delta(i + 1)).paren()
+            act = self.acts[i - 1]
+            if isinstance(act, Softmax):
                 a = s.a(i)
                 diag = rf"\operatorname{{diag}}({a.latex})"
                 jacobian = Formula(
@@ -524,20 +766,34 @@ class Network:
                 )
                 return _delta(i).eq(jacobian @ upstream)
             return _delta(i).eq(upstream * _fprime(i))
+        if kind == "dW" and layer and layer.kind == "conv2d":
+            assert a_in is not None
+            return grad(sym("W", i)).eq(
+                Formula(f"{a_in.text} ⋆ {_delta(i).text}", rf"{a_in.latex} \star {_delta(i).latex}")
+            )
         if kind == "dW":
-            return grad(sym("W", i)).eq(_delta(i) @ s.a(i - 1).T)
+            assert a_in is not None
+            return grad(sym("W", i)).eq(_delta(i) @ a_in.T)
         if kind == "db":
-            sums = Formula(f"Σ_b {_delta(i).text}", rf"\sum_b {_delta(i).latex}")
-            return grad(sym("b", i)).eq(_delta(i) if batch == 1 else sums)
-        # W_new, b_new
-        param = f"{kind[0]}{i}"
-        old = sym(kind[0], i)
-        new = Formula(f"{param}'", f"{old.latex}'")
+            where = "b" if layer and layer.kind == "dense" else "b,p,q"
+            sums = Formula(f"Σ_{where} {_delta(i).text}", rf"\sum_{{{where}}} {_delta(i).latex}")
+            single = layer is not None and layer.kind == "dense" and self.problem.y.shape[1] == 1
+            return grad(sym("b", i)).eq(_delta(i) if single else sums)
+        # the update
+        param = param_of(name)
         if param in self.problem.frozen:
-            return new.eq(Formula(f"{param} (frozen)", old.latex))
-        rate = self.problem.learning_rate
-        step = Formula(f"{rate:g}·{grad(old).text}", rf"{rate:g}\,{grad(old).latex}")
-        return new.eq(old - step)
+            old = _param_formula(param.rstrip("0123456789"), i)
+            return Formula(f"{param}'", f"{old.latex}'").eq(Formula(f"{param} (frozen)", old.latex))
+        state = kind.rpartition("_")[0] if not kind.endswith("new") else "new"
+        return self.optimizer.equation(state, param, self.problem.learning_rate)
+
+    def _input_symbol(self, i: int) -> Formula:
+        names = self._input_names(i)
+        if len(names) > 1:
+            return Formula("[h_1 … h_T]", r"[h_1 \dots h_T]")
+        if names and "_t" in names[0]:
+            return self.symbols.a(i - 1, self.steps)
+        return self.symbols.a(i - 1)
 
     def _output_delta_formula(self, per_batch: Formula) -> Formula:
         if isinstance(self.acts[-1], Softmax) and not np.allclose(self.problem.y.sum(axis=0), 1):
@@ -550,22 +806,110 @@ class Network:
 
     # -- shapes --------------------------------------------------------------------
 
+    def layout(self, name: str) -> tuple[int, ...] | None:
+        """How ``name`` is held: a feature-map shape (C, H, W) per sample, () for columns
+        (one per sample), or None for values shown as they are (parameters, loss)."""
+        try:
+            kind, i = split_name(name)
+        except KeyError:
+            return None
+        if kind in ("Z_t", "A_t", "dA_t", "fprime_t", "delta_t"):
+            return ()
+        if kind in ("Z", "A", "fprime", "delta", "dA"):
+            shape = self.layer(i).shape if i else self.problem.input_shape
+            return shape if len(shape) == 3 else ()
+        return None
+
     def shown(self, name: str, value: Any) -> Any:
-        """A value as users see it: for one sample, column vectors become vectors."""
-        if self.problem.single and _is_column_quantity(name) and np.ndim(value) == 2:
-            return value[:, 0]
+        """A value as users see it: one sample without its batch axis (a vector, or a
+        feature map, one channel as a matrix); a conv kernel of one channel as a matrix."""
+        layout = self.layout(name)
+        if layout is None:
+            return _squeeze_kernel(value) if self._full_shape(name) else value
+        if layout == ():
+            if self.problem.single and np.ndim(value) == 2 and value.shape[1] == 1:
+                return value[:, 0]
+            return value
+        if self.problem.single and np.ndim(value) == 4:
+            value = value[0]
+            return value[0] if value.shape[0] == 1 else value
         return value
 
     def internal(self, name: str, value: Any) -> Any:
-        """The inverse of :meth:`shown`: a vector back to a (units, 1) column."""
-        if self.problem.single and _is_column_quantity(name) and np.ndim(value) == 1:
-            return np.asarray(value)[:, None]
+        """The inverse of :meth:`shown`: back to columns, (batch, C, H, W) or kernels."""
+        layout = self.layout(name)
+        if layout is None:
+            full = self._full_shape(name)
+            return np.reshape(value, full) if full and np.size(value) == np.prod(full) else value
+        if layout == ():
+            if self.problem.single and np.ndim(value) == 1:
+                return np.asarray(value)[:, None]
+            return value
+        if self.problem.single and np.ndim(value) in (2, 3):
+            return np.reshape(value, (1, *layout))
         return value
 
+    def _full_shape(self, name: str) -> tuple[int, ...] | None:
+        """The internal shape of a conv kernel quantity (W, dW, W_new, its states)."""
+        if name in self.problem.parameters:
+            param = name
+        else:
+            try:
+                param = name[1:] if name.startswith("dW") else param_of(name)
+            except KeyError:
+                return None
+        value = self.problem.parameters.get(param)
+        return value.shape if value is not None and value.ndim == 4 else None
 
-def _is_column_quantity(name: str) -> bool:
-    """Quantities with one column per sample (Z, A, δ, ∂L/∂A, f')."""
-    return name[0] in "ZA" or name.startswith(("delta", "dA", "fprime"))
+
+def _squeeze_kernel(value: Any) -> Any:
+    """A conv kernel bank (out, in, kh, kw) of one output and one input channel: kh×kw."""
+    if np.ndim(value) == 4 and value.shape[0] == 1 and value.shape[1] == 1:
+        return value[0, 0]
+    return value
+
+
+def _z_t(layer: int, t: int) -> Formula:
+    return Formula(f"Z{layer}_t{t}", rf"Z_{{{layer}}}^{{({t})}}")
+
+
+def _param_formula(letters: str, layer: int) -> Formula:
+    from nncalc.formula import param_symbol
+
+    return param_symbol(f"{letters}{layer}")
+
+
+def _pool_formula(layer: Layer, a: Formula) -> Formula:
+    if layer.kind == "flatten":
+        return Formula(f"flatten({a.text})", rf"\operatorname{{flatten}}({a.latex})")
+    kh, kw = layer.kernel
+    op = "max" if layer.kind == "maxpool2d" else "mean"
+    window = f"{kh}×{kw}, stride {layer.stride}"
+    return Formula(
+        f"{op} over each {window} window of {a.text}",
+        rf"\operatorname{{{op}pool}}_{{{kh}\times{kw},\,s={layer.stride}}}({a.latex})",
+    )
+
+
+def _pool_backward_formula(above: Layer, i: int, a: Formula) -> Formula:
+    g = grad(a)
+    if above.kind == "conv2d":
+        return Formula(
+            f"{_delta(i).text} full-convolved with W{i}",
+            rf"\delta_{{{i}}} \ast \operatorname{{rot180}}(W_{{{i}}})",
+        )
+    if above.kind == "flatten":
+        return Formula(f"reshape({g.text})", rf"\operatorname{{reshape}}\left({g.latex}\right)")
+    if above.kind == "maxpool2d":
+        return Formula(
+            f"{g.text} routed to each window's maximum (0 elsewhere)",
+            rf"\operatorname{{route\_to\_max}}\left({g.latex}\right)",
+        )
+    kh, kw = above.kernel
+    return Formula(
+        f"{g.text} / {kh * kw} spread over each window",
+        rf"\operatorname{{spread}}\left({g.latex}\right) / {kh * kw}",
+    )
 
 
 def _fprime(layer: int) -> Formula:
@@ -586,9 +930,13 @@ def solve(problem: Problem) -> Solution:
         try:
             for phase, name in network.plan():
                 values[name] = network.compute(name, values)
-                label = network.symbols.label(split_name(name)[1]) if name[0] == "A" else ""
                 solution.add(
-                    phase, name, network.equation(name), network.shown(name, values[name]), label
+                    phase,
+                    name,
+                    network.equation(name),
+                    network.shown(name, values[name]),
+                    network.symbols.label(name),
+                    worked(network, name, values),
                 )
         except NumericError as exc:
             raise exc.located(source=problem.source) from None

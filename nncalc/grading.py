@@ -33,11 +33,12 @@ from typing import Any
 import numpy as np
 
 from nncalc.answers import Answer, AnswerSheet
-from nncalc.engine import Elementwise, Network, Softmax, solve, split_name
+from nncalc.engine import Elementwise, Network, Softmax, param_of, solve, split_name
 from nncalc.errors import NncalcError
 from nncalc.expr import Variant
+from nncalc.layers import conv_forward
 from nncalc.names import canonical_name
-from nncalc.problem import NUMBER_TEXT, Limits, Problem
+from nncalc.problem import NUMBER_TEXT, Layer, Limits, Problem
 from nncalc.results import ItemResult, StudentResult
 
 Values = dict[str, Any]
@@ -119,8 +120,7 @@ class Grader:
         return values
 
     def _label(self, name: str) -> str:
-        kind, layer = split_name(name)
-        return self.network.symbols.label(layer) or name if kind == "A" else name
+        return self.network.symbols.label(name) or name
 
     def shown(self, name: str, value: Any) -> Any:
         return self.network.shown(name, value)
@@ -173,7 +173,7 @@ class Grader:
         given: dict[str, Answer] = {}
         extra = []
         for answer in answers:
-            name = canonical_name(answer.written, self.problem.depth)
+            name = canonical_name(answer.written, self.problem.depth, self.problem.recurrent)
             reason = None
             if name is None:
                 reason = f"unknown quantity {answer.written!r}"
@@ -348,13 +348,21 @@ class Grader:
         act = net.acts[i - 1] if i else None
         slips: list[Slip] = []
         trig = isinstance(act, Elementwise) and any(t in act.f.text for t in ("sin", "cos"))
-        if kind == "Z" and p.layers[i - 1].bias:
+        layer = p.layers[i - 1] if i else None
+        if kind == "Z" and layer and layer.kind == "dense" and layer.bias:
             slips.append(
                 (
                     f"the bias b{i} seems left out (Z{i} = W{i}·{net.symbols.a(i - 1).text} "
                     f"without + b{i})",
                     lambda w: w[f"W{i}"] @ w[f"A{i - 1}"],
                 )
+            )
+        if kind == "Z" and layer and layer.kind == "conv2d":
+            slips += self._conv_slips(i, layer)
+        if kind in ("A", "A_t") and isinstance(act, Elementwise) and act.f.text != "x":
+            z = name.replace("A", "Z", 1)
+            slips.append(
+                (f"the activation {act.f.text} not applied ({name} = {z})", lambda w: w[z])
             )
         if kind == "A" and trig:
             slips.append(
@@ -387,8 +395,9 @@ class Grader:
                 )
         if kind == "dA" and i == p.depth:
             slips.append(("sign flipped in ∂L/∂ŷ", lambda w: -net.compute(name, w)))
-        if kind in ("W_new", "b_new") and f"{kind[0]}{i}" not in p.frozen:
-            param, rate = f"{kind[0]}{i}", p.learning_rate
+        sgd = p.optimizer.name == "sgd"
+        if sgd and kind.endswith("_new") and param_of(name) not in p.frozen:
+            param, rate = param_of(name), p.learning_rate
             slips.append(
                 (
                     f"update sign flipped: {param} + α·∇ instead of {param} − α·∇",
@@ -401,6 +410,26 @@ class Grader:
                     lambda w: w[param] - w[f"d{param}"],
                 )
             )
+        return slips
+
+    def _conv_slips(self, i: int, layer: Layer) -> list[Slip]:
+        """A convolution computed as a true convolution (kernel flipped), or without b."""
+        net = self.network
+
+        def conv(w: Values, flip: bool, bias: bool) -> Any:
+            kernel = w[f"W{i}"][:, :, ::-1, ::-1] if flip else w[f"W{i}"]
+            z = conv_forward(net._input(i, w), kernel, layer.stride, layer.padding)
+            return z + w[f"b{i}"][None, :, None, None] if bias and layer.bias else z
+
+        slips: list[Slip] = [
+            (
+                f"the kernel is flipped: a true convolution instead of the cross-correlation "
+                f"(Z{i}[p,q] = Σ window ⊙ W{i}, unflipped)",
+                lambda w: conv(w, True, True),
+            )
+        ]
+        if layer.bias:
+            slips.append((f"the bias b{i} seems left out", lambda w: conv(w, False, False)))
         return slips
 
     def _fprime_slips(self, i: int, act: Elementwise, trig: bool) -> list[Slip]:

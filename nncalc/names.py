@@ -3,10 +3,15 @@
 Canonical names, for layers l = 1..L (A0 is the input x): ``Z{l}``, ``A{l}``,
 ``loss``, ``delta{l}`` (∂loss/∂Z{l}), ``dA{l}`` (∂loss/∂A{l}; W{l+1}ᵀ·delta{l+1}
 for l < L), ``fprime{l}``, ``dW{l}``, ``db{l}``, ``W{l}_new``, ``b{l}_new``.
+An rnn layer r has per-step quantities ``Z{r}_t{t}``, ``A{r}_t{t}`` (h_t),
+``dA{r}_t{t}``, ``fprime{r}_t{t}``, ``delta{r}_t{t}`` and parameters ``Wx{r}``,
+``Wh{r}``; optimizers add states ``velocity_W1``, ``sq_W1``, ``m_W1``, ``v_W1``,
+``m_hat_W1``, ``v_hat_W1``.
 
 Aliases read anywhere a name is read: ``H`` (A1 in a network with one hidden
 layer), ``y_hat`` (A{L}), ``W2T_delta2`` (dA1), ``W1'`` (W1_new), ``δ1``,
-``Z_1``, ``f'(Z1)``, ``dL/dW1``.
+``Z_1``, ``f'(Z1)``, ``dL/dW1``; with an rnn, ``h_2``/``h2`` (A{r}_t2),
+``Wxh``/``Whh`` for Wx/Wh, ``m̂_W1`` for m_hat_W1.
 """
 
 from __future__ import annotations
@@ -14,14 +19,17 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-_CANONICAL = re.compile(r"(Z|A|delta|dA|fprime|dW|db)(\d+)|(W|b)(\d+)_new|loss")
+_CANONICAL = re.compile(
+    r"(Z|A|delta|dA|fprime|dWx|dWh|dW|db)(\d+)(_t[1-9]\d*)?|(Wx|Wh|W|b)(\d+)_new|loss"
+    r"|(?:velocity|sq|m_hat|v_hat|m|v)_(?:Wx|Wh|W|b)(\d+)"
+)
 _ALIASES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"(W|b)(\d+)'"), r"\1\2_new"),
-    (re.compile(r"(W|b)(\d+)(new|_updated|updated|_prime)"), r"\1\2_new"),
+    (re.compile(r"(Wx|Wh|W|b)(\d+)'"), r"\1\2_new"),
+    (re.compile(r"(Wx|Wh|W|b)(\d+)(new|_updated|updated|_prime)"), r"\1\2_new"),
     (re.compile(r"W(\d+)(T|\^T|ᵀ)_?(delta|δ)(\d+)"), r"WT\1_\4"),  # checked below
-    (re.compile(r"(δ|delta)(\d+)"), r"delta\2"),
-    (re.compile(r"(f'|fprime|fp)\(?Z?(\d+)\)?"), r"fprime\2"),
-    (re.compile(r"d(L|loss|Loss)/?d(W|b|A|Z)(\d+)"), r"d\2\3"),
+    (re.compile(r"(δ|delta)(\d+)(_t\d+)?"), r"delta\2\3"),
+    (re.compile(r"(f'|fprime|fp)\(?Z?(\d+)(_t\d+)?\)?"), r"fprime\2\3"),
+    (re.compile(r"d(L|loss|Loss)/?d(Wx|Wh|W|b|A|Z)(\d+)(_t\d+)?"), r"d\2\3\4"),
 ]
 
 
@@ -29,17 +37,22 @@ def normalise(name: str) -> str:
     """Spelling variants to one form: no spaces, no '_' before a layer number."""
     text = name.strip().replace(" ", "")
     text = re.sub(r"_(\d+)", r"\1", text)
-    text = text.replace("∂", "d")
+    text = text.replace("∂", "d").replace("m̂", "m_hat").replace("v̂", "v_hat")
+    text = re.sub(r"(?<![A-Za-z])(d?)W_?(x|h)h?(?=\d|_new|'|$)", r"\1W\2", text)  # Wxh → Wx
     return text
 
 
 @lru_cache(maxsize=4096)
-def canonical_name(name: str, depth: int) -> str | None:
+def canonical_name(name: str, depth: int, recurrent: int = 0) -> str | None:
     """The canonical quantity a (possibly aliased) name refers to, or None.
 
-    ``depth`` is the number of layers L; it decides what ``H`` and ``y_hat`` mean.
+    ``depth`` is the number of layers L; it decides what ``H`` and ``y_hat`` mean;
+    ``recurrent`` is the rnn layer (0 if none), which ``h_t`` refers to.
     """
     text = normalise(name)
+    step = re.fullmatch(r"h_?\(?t?=?([1-9]\d*)\)?", name.strip().replace(" ", ""))
+    if recurrent and step:
+        return f"A{recurrent}_t{step.group(1)}"
     if text in ("H", "h") and depth == 2:
         return "A1"
     if text.lower() in ("y_hat", "yhat", "ŷ", "output") or text == "y^":
@@ -58,7 +71,7 @@ def canonical_name(name: str, depth: int) -> str | None:
     match = _CANONICAL.fullmatch(text)
     if not match:
         return None
-    layer = int(match.group(2) or match.group(4) or 1)
+    layer = int(match.group(2) or match.group(5) or match.group(6) or 1)
     if not 1 <= layer <= depth or (match.group(1) == "A" and layer == 0):
         return None
     return text

@@ -9,8 +9,8 @@ from pathlib import Path
 from nncalc.errors import NncalcError
 
 
-def atomic_write(path: str | Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
+def atomic_write(path: str | Path, text: str | bytes) -> None:
+    """Write ``text`` (or bytes) to a temporary file beside ``path``, then rename it into place."""
     target = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(
@@ -19,8 +19,9 @@ def atomic_write(path: str | Path, text: str) -> None:
     except OSError as exc:
         raise NncalcError(f"cannot write: {exc.strerror or exc}", source=str(path)) from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        data = text if isinstance(text, bytes) else text.encode("utf-8")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)

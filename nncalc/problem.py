@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from nncalc.expr import Activation
+    from nncalc.optimizers import Optimizer
 
 LOSSES = ("cross_entropy", "binary_cross_entropy", "mse", "sse", "half_sse")
 REDUCTIONS = ("mean", "sum")
@@ -37,6 +38,7 @@ class Limits:
     max_units: int = 100_000
     max_entries: int = 4_000_000  # entries in any one array (a weight matrix, Z for a batch)
     max_batch: int = 100_000
+    max_steps: int = 10_000  # time steps of an rnn's input sequence
     max_file_bytes: int = MAX_FILE_BYTES
 
     @classmethod
@@ -65,18 +67,74 @@ class Limits:
         return cls(**values)
 
 
+LAYER_KINDS = ("dense", "conv2d", "maxpool2d", "avgpool2d", "flatten", "rnn")
+#: The keys of each kind of layer in a problem file.
+LAYER_KEYS: dict[str, tuple[str, ...]] = {
+    "dense": ("type", "units", "activation", "bias"),
+    "conv2d": (
+        *("type", "channels", "in_channels", "kernel", "stride", "padding"),
+        *("activation", "bias"),
+    ),
+    "maxpool2d": ("type", "kernel", "stride", "padding"),
+    "avgpool2d": ("type", "kernel", "stride", "padding"),
+    "flatten": ("type",),
+    "rnn": ("type", "units", "activation", "bias", "output", "h0"),
+}
+#: Layers with weights and an activation: Z = (their linear map) + b, A = f(Z).
+WEIGHTED = ("dense", "conv2d", "rnn")
+
+
 @dataclass(frozen=True)
 class Layer:
-    """One dense layer: Z = W·A_prev + b, A = f(Z)."""
+    """One layer: dense (Z = W·A_prev + b), conv2d, a pooling, flatten, or a vanilla rnn.
 
-    units: int
-    activation: str  # as written in the file, e.g. "relu(x) + sin(x)" or "softmax"
-    elementwise: Activation | None  # None means softmax (not elementwise)
+    ``shape`` is the layer's output for one sample (one time step for an rnn):
+    ``(units,)`` or ``(channels, height, width)``; ``in_shape`` is its input's.
+    """
+
+    units: int  # entries of the output per sample: units, or channels·height·width
+    activation: str  # as written in the file, e.g. "relu(x) + sin(x)", "softmax"; "" if none
+    elementwise: Activation | None  # None: softmax, or a layer without activation
     bias: bool = True
+    kind: str = "dense"
+    shape: tuple[int, ...] = ()
+    in_shape: tuple[int, ...] = ()
+    kernel: tuple[int, int] = (1, 1)  # conv2d and pooling window (height, width)
+    stride: int = 1
+    padding: int = 0
+    output: str = "every"  # rnn: the next layer reads h_t at "every" step or the "last"
+    h0: tuple[float, ...] = ()  # rnn: the state before the first step
 
     @property
     def is_softmax(self) -> bool:
-        return self.elementwise is None
+        return self.activation == "softmax"
+
+    @property
+    def weighted(self) -> bool:
+        return self.kind in WEIGHTED
+
+    @property
+    def images(self) -> bool:
+        """Whether the output is a stack of feature maps (channels, height, width)."""
+        return len(self.shape) == 3
+
+    def describe(self) -> str:
+        """A short description for the architecture line, e.g. 'conv2d 2@3×3 (relu)'."""
+        size = "×".join(map(str, self.shape))
+        if self.kind == "dense":
+            return f"{self.units} ({self.activation})"
+        if self.kind == "conv2d":
+            kh, kw = self.kernel
+            extra = (f", stride {self.stride}" if self.stride != 1 else "") + (
+                f", padding {self.padding}" if self.padding else ""
+            )
+            return f"conv2d {kh}×{kw}{extra} → {size} ({self.activation})"
+        if self.kind in ("maxpool2d", "avgpool2d"):
+            kh, kw = self.kernel
+            return f"{self.kind} {kh}×{kw}, stride {self.stride} → {size}"
+        if self.kind == "flatten":
+            return f"flatten → {size}"
+        return f"rnn {self.units} ({self.activation}, output {self.output})"
 
 
 @dataclass
@@ -89,11 +147,14 @@ class Problem:
     loss: str
     learning_rate: float
     reduction: str
-    parameters: dict[str, np.ndarray]  # W{l}: (units, inputs); b{l}: (units,)
-    x: np.ndarray  # (input_size, batch): samples are columns
-    y: np.ndarray  # (output units, batch)
-    single: bool  # x was one vector, so vectors are shown as vectors
+    parameters: dict[str, np.ndarray]  # W{l}: (units, inputs); b{l}: (units,); see parameter_shapes
+    x: np.ndarray  # (input_size, batch), samples as columns; images (batch, C, H, W); see below
+    y: np.ndarray  # (output units, batch); for an rnn read at every step (units, T·batch)
+    single: bool  # x was one sample (one sequence), so it is shown without a batch axis
     frozen: frozenset[str] = frozenset()
+    input_shape: tuple[int, ...] = ()  # (input_size,) or (channels, height, width)
+    time_steps: int = 0  # the length T of the input sequence (rnn problems), else 0
+    optimizer: Optimizer = field(default_factory=lambda: _default_optimizer())
     source: str | None = None
     rubric: Rubric = field(default_factory=Rubric)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -105,19 +166,55 @@ class Problem:
 
     @property
     def batch_size(self) -> int:
-        return int(self.x.shape[1])
+        if len(self.input_shape) == 3:
+            return int(self.x.shape[0])
+        return int(self.x.shape[1]) // max(self.time_steps, 1)
+
+    @property
+    def recurrent(self) -> int:
+        """The layer number of the rnn layer (always the first), or 0."""
+        return 1 if self.layers and self.layers[0].kind == "rnn" else 0
 
     def parameter_names(self) -> list[str]:
         return parameter_names(self.layers)
 
+    def as_written(self, which: str) -> np.ndarray:
+        """x or y in the layout of the problem file: one sample (or sequence) without a
+        batch axis; a batch with samples first; sequences as (batch, T, size)."""
+        value = self.x if which == "x" else self.y
+        if len(self.input_shape) == 3 and which == "x":
+            return value[0] if self.single else value
+        if self.time_steps and value.shape[1] != self.batch_size:  # one column per step
+            rows = value.shape[0]
+            value = value.reshape(rows, self.time_steps, self.batch_size).transpose(2, 1, 0)
+            return value[0] if self.single else value
+        return value[:, 0] if self.single else value.T
+
+
+def parameter_shapes(layers: Sequence[Layer]) -> dict[str, tuple[int, ...]]:
+    """Every parameter and its shape: W{l} and b{l}; for an rnn Wx{l}, Wh{l} and b{l}."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for i, layer in enumerate(layers, start=1):
+        if layer.kind == "dense":
+            shapes[f"W{i}"] = (layer.units, math.prod(layer.in_shape))
+        elif layer.kind == "conv2d":
+            shapes[f"W{i}"] = (layer.shape[0], layer.in_shape[0], *layer.kernel)
+        elif layer.kind == "rnn":
+            shapes[f"Wx{i}"] = (layer.units, math.prod(layer.in_shape))
+            shapes[f"Wh{i}"] = (layer.units, layer.units)
+        if layer.weighted and layer.bias:
+            shapes[f"b{i}"] = (layer.shape[0],)
+    return shapes
+
 
 def parameter_names(layers: Sequence[Layer]) -> list[str]:
-    names = []
-    for i, layer in enumerate(layers, start=1):
-        names.append(f"W{i}")
-        if layer.bias:
-            names.append(f"b{i}")
-    return names
+    return list(parameter_shapes(layers))
+
+
+def _default_optimizer() -> Optimizer:
+    from nncalc.optimizers import Optimizer
+
+    return Optimizer()
 
 
 # ---------------------------------------------------------------------------
@@ -155,7 +252,7 @@ def _check_rubric_names(problem: Problem, doc: Document) -> None:
 
     names = [name for _, name in Network(problem).plan()]
     for key in doc.data["grading"]["points"]:
-        name = canonical_name(str(key), problem.depth)
+        name = canonical_name(str(key), problem.depth, problem.recurrent)
         if name not in names:
             raise doc.error(
                 f"grading.points.{key}",
@@ -170,7 +267,7 @@ def _check_rubric_names(problem: Problem, doc: Document) -> None:
 NUMBER_TEXT = re.compile(r"\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*")
 _TOP_KEYS = (
     *("name", "network", "loss", "reduction", "learning_rate"),
-    *("parameters", "init", "frozen", "x", "y", "grading"),
+    *("optimizer", "parameters", "init", "frozen", "x", "y", "grading"),
 )
 
 
@@ -300,7 +397,7 @@ class _Validator:
         name = data.get("name")
         if name is not None and not isinstance(name, str):
             raise self.fail("name", f"expected text, got {_describe(name)}")
-        input_size, layers = self.network(data["network"])
+        input_shape, layers = self.network(data["network"])
         loss = self.choice(data["loss"], "loss", LOSSES)
         reduction = self.choice(data.get("reduction", "mean"), "reduction", REDUCTIONS)
         if "learning_rate" not in data:
@@ -308,34 +405,46 @@ class _Validator:
         rate = self.number(data["learning_rate"], "learning_rate")
         if rate < 0:
             raise self.fail("learning_rate", f"expected a number ≥ 0, got {rate}")
-        x, y, single = self.data(data["x"], data["y"], input_size, layers[-1].units)
-        parameters = self.parameters(data.get("parameters"), data.get("init"), input_size, layers)
+        if len(input_shape) == 3:
+            x, y, single = self.images(data["x"], data["y"], input_shape, layers[-1].units)
+            steps = 0
+        elif layers[0].kind == "rnn":
+            x, y, single, steps = self.sequences(data["x"], data["y"], input_shape[0], layers)
+        else:
+            xs, ys, single = self.data(data["x"], data["y"], input_shape[0], layers[-1].units)
+            x, y, steps = np.asarray(xs).T.copy(), np.asarray(ys).T.copy(), 0
+        parameters = self.parameters(data.get("parameters"), data.get("init"), layers)
         frozen = self.frozen(data.get("frozen", []), layers)
-        rubric = parse_rubric(data["grading"], self, len(layers)) if "grading" in data else Rubric()
+        optimizer = self.optimizer(data.get("optimizer", "sgd"), parameters, frozen)
+        naming = (len(layers), 1 if layers[0].kind == "rnn" else 0)
+        rubric = parse_rubric(data["grading"], self, naming) if "grading" in data else Rubric()
         return Problem(
             name=name or "",
-            input_size=input_size,
+            input_size=math.prod(input_shape),
             layers=layers,
             loss=loss,
             learning_rate=rate,
             reduction=reduction,
-            parameters={k: np.asarray(v, dtype=np.float64) for k, v in parameters.items()},
-            x=np.asarray(x, dtype=np.float64).T.copy(),
-            y=np.asarray(y, dtype=np.float64).T.copy(),
+            parameters=parameters,
+            x=np.asarray(x, dtype=np.float64),
+            y=np.asarray(y, dtype=np.float64),
             single=single,
             frozen=frozen,
+            input_shape=input_shape,
+            time_steps=steps,
+            optimizer=optimizer,
             source=self.doc.source,
             rubric=rubric,
             raw=dict(data),
             lines=self.doc.lines,
         )
 
-    def network(self, value: Any) -> tuple[int, tuple[Layer, ...]]:
-        from nncalc.expr import parse_activation
+    # -- the architecture ---------------------------------------------------
 
+    def network(self, value: Any) -> tuple[tuple[int, ...], tuple[Layer, ...]]:
         net = self.mapping(value, "network", ("input", "layers"), ("input", "layers"))
         lim = self.limits
-        input_size = self.integer(net["input"], "network.input", 1, lim.max_units)
+        shape = self.input_shape(net["input"])
         specs = net["layers"]
         if not isinstance(specs, (list, tuple)) or not specs:
             raise self.fail("network.layers", f"expected a list of layers, got {_describe(specs)}")
@@ -344,39 +453,193 @@ class _Validator:
                 "network.layers", f"expected at most {lim.max_layers} layers, got {len(specs)}"
             )
         layers = []
-        inputs = input_size
         for i, spec in enumerate(specs):
             path = f"network.layers[{i}]"
-            spec = self.mapping(
-                spec, path, ("units", "activation", "bias"), ("units", "activation")
-            )
-            units = self.integer(spec["units"], f"{path}.units", 1, lim.max_units)
-            if units * inputs > lim.max_entries:
+            if not isinstance(spec, Mapping):
                 raise self.fail(
-                    f"{path}.units",
-                    f"W{i + 1} would have {units}×{inputs} = {units * inputs} entries; "
-                    f"the limit is {lim.max_entries}",
+                    path, f"expected a mapping of keys for {path}, got {_describe(spec)}"
                 )
-            act = spec["activation"]
-            if not isinstance(act, str) or not act.strip():
-                raise self.fail(f"{path}.activation", f"expected text, got {_describe(act)}")
-            bias = spec.get("bias", True)
-            if not isinstance(bias, bool):
-                raise self.fail(f"{path}.bias", f"expected true or false, got {_describe(bias)}")
-            if act.strip() == "softmax":
-                elementwise = None
-            else:
-                try:
-                    elementwise = parse_activation(act)
-                except NncalcError as exc:
-                    raise exc.located(
-                        source=self.doc.source,
-                        path=f"{path}.activation",
-                        line=self.doc.line(f"{path}.activation"),
-                    ) from None
-            layers.append(Layer(units, act.strip(), elementwise, bias))
-            inputs = units
-        return input_size, tuple(layers)
+            kind = self.choice(spec.get("type", "dense"), f"{path}.type", LAYER_KINDS)
+            layer = self.layer(kind, spec, path, i, shape)
+            layers.append(layer)
+            shape = layer.shape
+        if layers[-1].kind != "dense":
+            raise self.fail(
+                f"network.layers[{len(layers) - 1}].type",
+                f"expected the output layer to be dense, got {layers[-1].kind}",
+            )
+        return self.input_shape_of(layers), tuple(layers)
+
+    def input_shape(self, value: Any) -> tuple[int, ...]:
+        lim = self.limits
+        if isinstance(value, (list, tuple)):
+            if len(value) != 3:
+                raise self.fail(
+                    "network.input",
+                    f"expected a size, or [channels, height, width], got {_shape_of(value)}",
+                )
+            dims = tuple(
+                self.integer(v, f"network.input[{k}]", 1, lim.max_units)
+                for k, v in enumerate(value)
+            )
+            if math.prod(dims) > lim.max_entries:
+                raise self.fail("network.input", f"expected at most {lim.max_entries} entries")
+            return dims
+        return (self.integer(value, "network.input", 1, lim.max_units),)
+
+    @staticmethod
+    def input_shape_of(layers: Sequence[Layer]) -> tuple[int, ...]:
+        return layers[0].in_shape
+
+    def layer(
+        self, kind: str, spec: Mapping[str, Any], path: str, i: int, in_shape: tuple[int, ...]
+    ) -> Layer:
+        lim = self.limits
+        images = len(in_shape) == 3
+        if kind in ("conv2d", "maxpool2d", "avgpool2d", "flatten") and not images:
+            got = "×".join(map(str, in_shape))
+            raise self.fail(
+                f"{path}.type",
+                f"{kind} needs feature maps as input (network.input: [channels, height, "
+                f"width]), got a vector of {got}",
+            )
+        if kind in ("dense", "rnn") and images:
+            raise self.fail(
+                f"{path}.type",
+                f"a {kind} layer needs a vector as input; add {{type: flatten}} before it",
+            )
+        if kind == "rnn" and i != 0:
+            raise self.fail(f"{path}.type", "an rnn layer must be the first layer")
+        if kind == "flatten":
+            self.mapping(spec, path, LAYER_KEYS[kind])
+            size = math.prod(in_shape)
+            return Layer(size, "", None, False, kind, (size,), in_shape)
+        if kind in ("maxpool2d", "avgpool2d"):
+            spec = self.mapping(spec, path, LAYER_KEYS[kind], ("kernel",))
+            kernel = self.kernel(spec["kernel"], f"{path}.kernel")
+            stride = self.integer(spec.get("stride", kernel[0]), f"{path}.stride", 1, 1000)
+            padding = self.integer(spec.get("padding", 0), f"{path}.padding", 0, 1000)
+            if 2 * padding > min(kernel):
+                raise self.fail(
+                    f"{path}.padding", f"expected at most half the window, got {padding}"
+                )
+            shape = self.maps(in_shape[0], in_shape, kernel, stride, padding, path)
+            return Layer(
+                math.prod(shape), "", None, False, kind, shape, in_shape, kernel, stride, padding
+            )
+        keys = LAYER_KEYS[kind]
+        required = {"dense": ("units", "activation"), "conv2d": ("channels", "kernel")}
+        spec = self.mapping(spec, path, keys, required.get(kind, ("units",)))
+        default = {"dense": None, "conv2d": "identity", "rnn": "tanh"}[kind]
+        activation, elementwise = self.activation(spec.get("activation", default), path)
+        if activation == "softmax" and kind != "dense":
+            raise self.fail(f"{path}.activation", f"softmax is for dense layers, not {kind}")
+        bias = spec.get("bias", True)
+        if not isinstance(bias, bool):
+            raise self.fail(f"{path}.bias", f"expected true or false, got {_describe(bias)}")
+        if kind == "conv2d":
+            channels = self.integer(spec["channels"], f"{path}.channels", 1, lim.max_units)
+            if "in_channels" in spec:
+                self.integer(spec["in_channels"], f"{path}.in_channels", in_shape[0], in_shape[0])
+            kernel = self.kernel(spec["kernel"], f"{path}.kernel")
+            stride = self.integer(spec.get("stride", 1), f"{path}.stride", 1, 1000)
+            padding = self.integer(spec.get("padding", 0), f"{path}.padding", 0, 1000)
+            shape = self.maps(channels, in_shape, kernel, stride, padding, path)
+            weights = channels * in_shape[0] * kernel[0] * kernel[1]
+            if weights > lim.max_entries:
+                raise self.fail(
+                    f"{path}.channels",
+                    f"W{i + 1} would have {weights} entries; the limit is {lim.max_entries}",
+                )
+            return Layer(
+                math.prod(shape),
+                activation,
+                elementwise,
+                bias,
+                kind,
+                shape,
+                in_shape,
+                kernel,
+                stride,
+                padding,
+            )
+        units = self.integer(spec["units"], f"{path}.units", 1, lim.max_units)
+        inputs = in_shape[0]
+        if units * max(inputs, units if kind == "rnn" else 0) > lim.max_entries:
+            raise self.fail(
+                f"{path}.units",
+                f"W{i + 1} would have {units}×{inputs} = {units * inputs} entries; "
+                f"the limit is {lim.max_entries}",
+            )
+        if kind == "dense":
+            return Layer(units, activation, elementwise, bias, kind, (units,), in_shape)
+        output = self.choice(spec.get("output", "every"), f"{path}.output", ("every", "last"))
+        h0 = spec.get("h0")
+        state = (
+            tuple(self.vector(h0, f"{path}.h0", units, f"{units} units"))
+            if h0 is not None
+            else (0.0,) * units
+        )
+        return Layer(
+            units, activation, elementwise, bias, kind, (units,), in_shape, output=output, h0=state
+        )
+
+    def activation(self, act: Any, path: str) -> tuple[str, Activation | None]:
+        from nncalc.expr import parse_activation
+
+        if act is None:
+            raise self.fail(path, "missing required key 'activation'")
+        if not isinstance(act, str) or not act.strip():
+            raise self.fail(f"{path}.activation", f"expected text, got {_describe(act)}")
+        if act.strip() == "softmax":
+            return "softmax", None
+        try:
+            return act.strip(), parse_activation(act)
+        except NncalcError as exc:
+            raise exc.located(
+                source=self.doc.source,
+                path=f"{path}.activation",
+                line=self.doc.line(f"{path}.activation"),
+            ) from None
+
+    def kernel(self, value: Any, path: str) -> tuple[int, int]:
+        if isinstance(value, (list, tuple)):
+            if len(value) != 2:
+                raise self.fail(path, f"expected a size or [height, width], got {_shape_of(value)}")
+            kh, kw = (self.integer(v, f"{path}[{k}]", 1, 1000) for k, v in enumerate(value))
+            return kh, kw
+        size = self.integer(value, path, 1, 1000)
+        return size, size
+
+    def maps(
+        self,
+        channels: int,
+        in_shape: tuple[int, ...],
+        kernel: tuple[int, int],
+        stride: int,
+        padding: int,
+        path: str,
+    ) -> tuple[int, int, int]:
+        """The output feature maps of a window layer; refuses a window larger than its input."""
+        from nncalc.layers import output_size
+
+        _, h, w = in_shape
+        if kernel[0] > h + 2 * padding or kernel[1] > w + 2 * padding:
+            raise self.fail(
+                f"{path}.kernel",
+                f"expected a window of at most {h + 2 * padding}×{w + 2 * padding} "
+                f"(the input {h}×{w} with padding {padding}), got {kernel[0]}×{kernel[1]}",
+            )
+        shape = (
+            channels,
+            output_size(h, kernel[0], stride, padding),
+            output_size(w, kernel[1], stride, padding),
+        )
+        if math.prod(shape) > self.limits.max_entries:
+            raise self.fail(path, f"expected at most {self.limits.max_entries} outputs")
+        return shape
+
+    # -- data -----------------------------------------------------------------
 
     def data(
         self, x: Any, y: Any, n: int, k: int
@@ -385,9 +648,7 @@ class _Validator:
         single = not (isinstance(x, (list, tuple)) and x and isinstance(x[0], (list, tuple)))
         if single:
             xs = [self.vector(x, "x", n, f"network.input = {n}")]
-            if k == 1 and not isinstance(y, (list, tuple)):
-                y = [y]
-            ys = [self.vector(y, "y", k, f"output layer: {k} units")]
+            ys = [self.target(y, "y", k)]
             return xs, ys, True
         batch = len(x)
         if batch > self.limits.max_batch or batch * max(n, k) > self.limits.max_entries:
@@ -397,56 +658,172 @@ class _Validator:
                 "y", f"expected {batch} targets (one per sample in x), got {_shape_of(y)}"
             )
         xs = [self.vector(s, f"x[{b}]", n, f"network.input = {n}") for b, s in enumerate(x)]
-        if k == 1:
-            y = [t if isinstance(t, (list, tuple)) else [t] for t in y]
-        ys = [self.vector(t, f"y[{b}]", k, f"output layer: {k} units") for b, t in enumerate(y)]
+        ys = [self.target(t, f"y[{b}]", k) for b, t in enumerate(y)]
         return xs, ys, False
 
-    def parameters(self, given: Any, init: Any, n: int, layers: Sequence[Layer]) -> dict[str, Any]:
-        names = parameter_names(layers)
-        if given is None and init is None:
-            raise self.fail("", "expected 'parameters' (weights and biases) or 'init'")
-        given = self.mapping(given if given is not None else {}, "parameters", names)
-        drawn = self.init(init, n, layers) if init is not None else {}
-        result: dict[str, Any] = {}
-        inputs = n
-        for i, layer in enumerate(layers, start=1):
-            shape_note = f"layer {i}: {layer.units} units, {inputs} inputs"
-            for name in (f"W{i}", f"b{i}") if layer.bias else (f"W{i}",):
-                path = f"parameters.{name}"
-                if name in given:
-                    value = given[name]
-                    if hasattr(value, "shape"):  # an array from a program: check shape only
-                        value = self.array(value, path, name, layer.units, inputs, shape_note)
-                    elif name.startswith("W"):
-                        value = self.matrix(value, path, layer.units, inputs, shape_note)
-                    else:
-                        value = self.vector(
-                            value, path, layer.units, f"layer {i}: {layer.units} units"
-                        )
-                    result[name] = value
-                elif name in drawn:
-                    result[name] = drawn[name]
-                else:
-                    raise self.fail(
-                        "parameters", f"missing {name} ({shape_note}); give it or use init"
-                    )
-            inputs = layer.units
-        return result
+    def target(self, value: Any, path: str, k: int) -> list[float]:
+        """One target: k numbers (a single number for a 1-unit output)."""
+        if k == 1 and not isinstance(value, (list, tuple)):
+            value = [value]
+        return self.vector(value, path, k, f"output layer: {k} units")
 
-    def array(self, value: Any, path: str, name: str, rows: int, cols: int, note: str) -> Any:
+    def images(
+        self, x: Any, y: Any, shape: tuple[int, ...], k: int
+    ) -> tuple[np.ndarray, np.ndarray, bool]:
+        """x as (batch, C, H, W): one image (C×H×W, or H×W for one channel) or a list."""
         import numpy as np
 
-        arr = np.asarray(value, dtype=np.float64)
-        want = (rows, cols) if name.startswith("W") else (rows,)
-        if arr.shape != want:
-            got = "×".join(map(str, arr.shape))
-            raise self.fail(path, f"expected shape {'×'.join(map(str, want))} ({note}), got {got}")
+        depth = _nesting(x)
+        c = shape[0]
+        leading = (_nested_shape(x) or (0,))[:1]
+        single = (depth == 2 and c == 1) or (depth == 3 and (c > 1 or leading == (1,)))
+        samples = [x] if single else x
+        if not isinstance(samples, (list, tuple)) or not samples:
+            raise self.fail("x", f"expected an image of {_dims(shape)} or a list of them")
+        if len(samples) * math.prod(shape) > self.limits.max_entries:
+            raise self.fail("x", f"batch of {len(samples)} images is over the limit")
+        what = f"network.input = {_dims(shape)}"
+        xs = [
+            self.tensor(s, "x" if single else f"x[{b}]", shape, what) for b, s in enumerate(samples)
+        ]
+        if single:
+            ys = [self.target(y, "y", k)]
+        else:
+            if not isinstance(y, (list, tuple)) or len(y) != len(samples):
+                raise self.fail(
+                    "y", f"expected {len(samples)} targets (one per image in x), got {_shape_of(y)}"
+                )
+            ys = [self.target(t, f"y[{b}]", k) for b, t in enumerate(y)]
+        return np.stack(xs), np.asarray(ys, dtype=float).T.copy(), single
+
+    def sequences(
+        self, x: Any, y: Any, n: int, layers: Sequence[Layer]
+    ) -> tuple[np.ndarray, np.ndarray, bool, int]:
+        """x as (n, T·batch) and y as (k, T·batch) or (k, batch), time step after time step."""
+        import numpy as np
+
+        k = layers[-1].units
+        every = layers[0].output == "every"
+        single = _nesting(x) <= 2
+        seqs = [x] if single else x
+        if not isinstance(seqs, (list, tuple)) or not seqs:
+            raise self.fail(
+                "x", f"expected a sequence of inputs (each {n} numbers) or a list of them"
+            )
+        if len(seqs) > self.limits.max_batch:
+            raise self.fail("x", f"batch of {len(seqs)} sequences is over the limit")
+        xs, ys = [], []
+        steps = None
+        for b, seq in enumerate(seqs):
+            path = "x" if single else f"x[{b}]"
+            if n == 1 and isinstance(seq, (list, tuple)) and all(map(_is_scalar, seq)):
+                seq = [[v] for v in seq]  # a sequence of single numbers
+            if not isinstance(seq, (list, tuple)) or not seq:
+                raise self.fail(path, f"expected a sequence of inputs, got {_describe(seq)}")
+            if steps is None:
+                steps = len(seq)
+                if steps > self.limits.max_steps:
+                    raise self.fail(
+                        path, f"expected at most {self.limits.max_steps} time steps, got {steps}"
+                    )
+                if steps * len(seqs) * max(n, k, layers[0].units) > self.limits.max_entries:
+                    raise self.fail("x", "the sequences are over the size limit")
+            elif len(seq) != steps:
+                raise self.fail(path, f"expected {steps} time steps (as x[0]), got {len(seq)}")
+            xs.append(
+                [
+                    self.vector(v, f"{path}[{t}]", n, f"network.input = {n}")
+                    for t, v in enumerate(seq)
+                ]
+            )
+        assert steps is not None
+        targets = [y] if single else y
+        ypath = "y"
+        if not single and (not isinstance(y, (list, tuple)) or len(y) != len(seqs)):
+            raise self.fail(
+                "y", f"expected {len(seqs)} targets (one per sequence in x), got {_shape_of(y)}"
+            )
+        for b, target in enumerate(targets):
+            path = ypath if single else f"y[{b}]"
+            if every:
+                if k == 1 and isinstance(target, (list, tuple)) and all(map(_is_scalar, target)):
+                    target = [[v] for v in target]
+                if not isinstance(target, (list, tuple)) or len(target) != steps:
+                    raise self.fail(
+                        path,
+                        f"expected {steps} targets, one per time step (output: every), "
+                        f"got {_shape_of(target)}",
+                    )
+                ys.append([self.target(v, f"{path}[{t}]", k) for t, v in enumerate(target)])
+            else:
+                ys.append([self.target(target, path, k)])
+        # (batch, T, n) → (n, T·batch), columns ordered step by step, sample within step
+        x_arr = np.asarray(xs, dtype=float).transpose(2, 1, 0).reshape(n, -1)
+        y_arr = np.asarray(ys, dtype=float).transpose(2, 1, 0).reshape(k, -1)
+        return x_arr, y_arr, single, steps
+
+    def tensor(self, value: Any, path: str, shape: tuple[int, ...], what: str) -> np.ndarray:
+        """Nested lists of exactly ``shape``; leading sizes of 1 may be left out (a
+        one-channel image as a matrix, a 1×1×3×3 kernel bank as 3×3)."""
+        import numpy as np
+
+        if hasattr(value, "shape"):  # an array from a program
+            arr = np.asarray(value, dtype=np.float64)
+            if arr.shape not in (shape, _squeezed(shape)):
+                raise self.fail(
+                    path, f"expected shape {_dims(shape)} ({what}), got {_dims(arr.shape)}"
+                )
+            if not np.isfinite(arr).all():
+                raise self.fail(path, "expected finite numbers, found NaN or inf")
+            return arr.reshape(shape)
+        got = _nested_shape(value)
+        if got not in (shape, _squeezed(shape)):
+            raise self.fail(
+                path, f"expected shape {_dims(shape)} ({what}), got {_describe_shape(value, got)}"
+            )
+        flat = list(_flatten(value))
+        if not all(_is_number(v) for v in flat):
+            for index in np.ndindex(*got):
+                entry = value
+                for k in index:
+                    entry = entry[k]
+                self.number(entry, path + "".join(f"[{k}]" for k in index))
+        arr = np.asarray([float(v) for v in flat], dtype=np.float64)
         if not np.isfinite(arr).all():
             raise self.fail(path, "expected finite numbers, found NaN or inf")
-        return arr
+        return arr.reshape(shape)
 
-    def init(self, value: Any, n: int, layers: Sequence[Layer]) -> dict[str, Any]:
+    # -- parameters -------------------------------------------------------------
+
+    def parameters(self, given: Any, init: Any, layers: Sequence[Layer]) -> dict[str, np.ndarray]:
+        import numpy as np
+
+        shapes = parameter_shapes(layers)
+        if given is None and init is None:
+            raise self.fail("", "expected 'parameters' (weights and biases) or 'init'")
+        given = self.mapping(given if given is not None else {}, "parameters", list(shapes))
+        drawn = self.init(init, shapes) if init is not None else {}
+        result: dict[str, np.ndarray] = {}
+        for name, shape in shapes.items():
+            i = int(name.lstrip("Wxhb"))
+            layer = layers[i - 1]
+            note = _parameter_note(name, layer)
+            path = f"parameters.{name}"
+            if name in given:
+                value = given[name]
+                if len(shape) == 2 and not hasattr(value, "shape"):
+                    result[name] = np.asarray(self.matrix(value, path, *shape, note))
+                elif len(shape) == 1 and not hasattr(value, "shape"):
+                    result[name] = np.asarray(self.vector(value, path, shape[0], note))
+                else:
+                    result[name] = self.tensor(value, path, shape, note)
+            elif name in drawn:
+                result[name] = drawn[name]
+            else:
+                raise self.fail("parameters", f"missing {name} ({note}); give it or use init")
+        return {k: np.asarray(v, dtype=np.float64) for k, v in result.items()}
+
+    def init(self, value: Any, shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
         import numpy as np
 
         spec = self.mapping(value, "init", ("seed", "scale", "decimals", "distribution"), ("seed",))
@@ -460,18 +837,12 @@ class _Validator:
         dist = self.choice(spec.get("distribution", "uniform"), "init.distribution", DISTRIBUTIONS)
         rng = np.random.default_rng(seed)
         drawn = {}
-        inputs = n
-        for i, layer in enumerate(layers, start=1):
-            shapes: dict[str, tuple[int, ...]] = {f"W{i}": (layer.units, inputs)}
-            if layer.bias:
-                shapes[f"b{i}"] = (layer.units,)
-            for name, shape in shapes.items():
-                if dist == "uniform":  # U(-scale, scale)
-                    arr = rng.uniform(-scale, scale, shape)
-                else:  # N(0, scale²)
-                    arr = rng.normal(0.0, scale, shape)
-                drawn[name] = np.round(arr, decimals) if decimals is not None else arr
-            inputs = layer.units
+        for name, shape in shapes.items():
+            if dist == "uniform":  # U(-scale, scale)
+                arr = rng.uniform(-scale, scale, shape)
+            else:  # N(0, scale²)
+                arr = rng.normal(0.0, scale, shape)
+            drawn[name] = np.round(arr, decimals) if decimals is not None else arr
         return drawn
 
     def frozen(self, value: Any, layers: Sequence[Layer]) -> frozenset[str]:
@@ -485,3 +856,111 @@ class _Validator:
                     f"expected a parameter name ({', '.join(names)}), got {_describe(name)}",
                 )
         return frozenset(value)
+
+    def optimizer(
+        self, value: Any, parameters: dict[str, np.ndarray], frozen: frozenset[str]
+    ) -> Optimizer:
+        from nncalc.optimizers import HYPER, NAMES, Optimizer
+
+        if isinstance(value, str):
+            value = {"name": value}
+        spec = self.mapping(
+            value,
+            "optimizer",
+            ("name", "step", "state", *sorted({k for h in HYPER.values() for k in h})),
+        )
+        name = self.choice(spec.get("name", "sgd"), "optimizer.name", NAMES)
+        hyper = {}
+        for key in spec:
+            if key in ("name", "step", "state"):
+                continue
+            if key not in HYPER[name]:
+                expected = ", ".join(HYPER[name]) or "none"
+                raise self.fail(
+                    f"optimizer.{key}",
+                    f"{name} has no setting {key!r}; its settings: {expected}",
+                )
+            number = self.number(spec[key], f"optimizer.{key}")
+            if key == "epsilon":
+                ok, bounds = number > 0, "> 0"
+            else:
+                ok, bounds = 0 <= number < 1, "in [0, 1)"
+            if not ok:
+                raise self.fail(f"optimizer.{key}", f"expected a number {bounds}, got {number:g}")
+            hyper[key] = number
+        step = self.integer(spec.get("step", 1), "optimizer.step", 1, 10**9)
+        optimizer = Optimizer(name, hyper, step)
+        carried = {s: p for p in parameters if p not in frozen for s in optimizer.carried(p)}
+        state = {}
+        given = self.mapping(spec.get("state", {}), "optimizer.state", list(carried))
+        for key, entry in given.items():
+            shape = parameters[carried[key]].shape
+            state[key] = self.tensor(entry, f"optimizer.state.{key}", shape, f"as {carried[key]}")
+        return Optimizer(name, hyper, step, state)
+
+
+def _parameter_note(name: str, layer: Layer) -> str:
+    if layer.kind == "conv2d":
+        return (
+            f"{name}: {layer.shape[0]} output channels × {layer.in_shape[0]} input channels × "
+            f"{layer.kernel[0]}×{layer.kernel[1]}"
+            if name.startswith("W")
+            else f"{name}: one per output channel"
+        )
+    layer_number = name.lstrip("Wxhb")
+    if name.startswith("b"):
+        return f"layer {layer_number}: {layer.units} units"
+    inputs = layer.units if name.startswith("Wh") else math.prod(layer.in_shape)
+    return f"layer {layer_number}: {layer.units} units, {inputs} inputs"
+
+
+def _is_scalar(value: Any) -> bool:
+    """A number, or text that may be one (checked when read): not a list or mapping."""
+    return not isinstance(value, (list, tuple, Mapping))
+
+
+def _nesting(value: Any) -> int:
+    depth = 0
+    while isinstance(value, (list, tuple)) and value:
+        depth += 1
+        value = value[0]
+    return depth
+
+
+def _nested_shape(value: Any) -> tuple[int, ...] | None:
+    """The shape of rectangular nested lists (numbers at the leaves), or None."""
+    if not isinstance(value, (list, tuple)):
+        return ()
+    if not value:
+        return (0,)
+    inner = {_nested_shape(v) for v in value}
+    if len(inner) != 1:
+        return None
+    shape = inner.pop()
+    return None if shape is None else (len(value), *shape)
+
+
+def _flatten(value: Any) -> Iterator[Any]:
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _flatten(v)
+    else:
+        yield value
+
+
+def _squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
+    while len(shape) > 2 and shape[0] == 1:
+        shape = shape[1:]
+    return shape
+
+
+def _dims(shape: Sequence[int]) -> str:
+    return "×".join(map(str, shape))
+
+
+def _describe_shape(value: Any, shape: tuple[int, ...] | None) -> str:
+    if shape is None:
+        return "ragged lists"
+    if shape == ():
+        return _describe(value)
+    return _dims(shape)

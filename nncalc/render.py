@@ -16,6 +16,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from nncalc.engine import Solution, Step
+    from nncalc.problem import Layer
 
 FORMATS = ("rich", "plain", "json", "markdown", "latex")
 PHASE_TITLES = {
@@ -39,7 +40,7 @@ def select(solution: Solution, phases: Iterable[str] = (), names: Iterable[str] 
     phases = set(phases)
     wanted = set()
     for name in names:
-        canonical = canonical_name(name, solution.problem.depth)
+        canonical = canonical_name(name, solution.problem.depth, solution.problem.recurrent)
         if canonical is None or canonical not in solution.values:
             known = ", ".join(solution.values)
             message = f"unknown quantity {name!r}; this problem has: {known}"
@@ -61,22 +62,58 @@ def render(
     color: bool = False,
     width: int | None = None,
     given: bool = True,
+    history: Sequence[float] = (),
 ) -> str:
     """The solution (or the chosen steps) as text in format ``fmt``.
 
     ``given`` prefixes the data of the problem (x, y, parameters), as a worked
     solution starts; JSON carries it in its ``problem`` object instead.
+    ``history`` is the loss before each update of a training run and after the
+    last; with more than one update, the human formats start with it.
     """
     steps = list(solution.steps if steps is None else steps)
     if fmt == "json":
-        return to_json(solution, steps)
+        return to_json(solution, steps, history)
     if given:
         steps = given_steps(solution) + steps
+    run = list(history) if len(history) > 2 else []
     if fmt == "markdown":
-        return to_markdown(solution, steps, precision)
+        return to_markdown(solution, steps, precision, run)
     if fmt == "latex":
-        return to_latex(solution, steps, precision)
-    return to_rich_text(solution, steps, precision, plain=fmt == "plain", color=color, width=width)
+        return to_latex(solution, steps, precision, run)
+    return to_rich_text(
+        solution, steps, precision, plain=fmt == "plain", color=color, width=width, history=run
+    )
+
+
+def history_rows(history: Sequence[float], precision: int) -> list[tuple[str, str]]:
+    """(update, loss) rows of a training run: all, or the first and last few around '…'."""
+    rows = []
+    for k in _window(len(history)):
+        if k is None:
+            rows.append(("…", "…"))
+        else:
+            when = "after the last update" if k == len(history) - 1 else f"before update {k + 1}"
+            rows.append(
+                (
+                    when,
+                    f"{history[k]:.{precision}g}"
+                    if history[k] < 10**-precision
+                    else fmt_number(history[k], precision),
+                )
+            )
+    return rows
+
+
+def history_title(history: Sequence[float]) -> str:
+    return f"Training: {len(history) - 1} updates"
+
+
+def phase_title(phase: str, history: Sequence[float]) -> str:
+    """A phase's heading; in a training run, it names the update shown (the last)."""
+    if not history:
+        return PHASE_TITLES[phase]
+    return f"{PHASE_TITLES[phase]} (update {len(history) - 1})"
 
 
 # ---------------------------------------------------------------------------
@@ -123,10 +160,33 @@ def grid(value: Any, precision: int, gap_row: str = "⋮", gap_col: str = "…")
     return out
 
 
+#: Of a stack of feature maps or kernels, this many matrices are shown (all stay in JSON).
+MAX_BLOCKS = 8
+
+
+def blocks(value: Any) -> list[tuple[str, Any]]:
+    """A value as labelled matrices: itself, or one per channel ('[2]') or per
+    (output, input) channel pair of a kernel bank ('[1,2]'), counted from 1."""
+    arr = np.asarray(value)
+    if arr.ndim <= 2:
+        return [("", value)]
+    lead = list(np.ndindex(*arr.shape[:-2]))
+    shown = lead if len(lead) <= MAX_BLOCKS else [*lead[: MAX_BLOCKS - 1], lead[-1]]
+    out = [(f"[{','.join(str(k + 1) for k in index)}]", arr[index]) for index in shown]
+    if len(shown) < len(lead):
+        out.insert(MAX_BLOCKS - 1, (f"… {len(lead) - MAX_BLOCKS} more", None))
+    return out
+
+
 def matrix_text(value: Any, precision: int) -> str:
-    """A vector or matrix laid out in aligned, bracketed rows."""
+    """A vector or matrix laid out in aligned, bracketed rows; a stack as labelled matrices."""
     if np.ndim(value) == 0:
         return fmt_number(float(value), precision)
+    if np.ndim(value) > 2:
+        parts = []
+        for label, block in blocks(value):
+            parts.append(label if block is None else f"{label}\n{matrix_text(block, precision)}")
+        return "\n".join(parts)
     cells = grid(value, precision)
     widths = [max(len(row[j]) for row in cells) for j in range(len(cells[0]))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
@@ -139,20 +199,37 @@ def matrix_text(value: Any, precision: int) -> str:
 
 def given_steps(solution: Solution) -> list[Step]:
     """The problem's data as pseudo-steps of phase "given", for the human formats."""
-    from nncalc.engine import Formula, Step
+    from nncalc.engine import Network, Step
+    from nncalc.formula import Formula, param_symbol
 
     p = solution.problem
-    x = p.x[:, 0] if p.single else p.x
-    y = p.y[:, 0] if p.single else p.y
+    network = Network(p)
+    given = network.given()
     # The "equation" of given data is its description (text) and its symbol (LaTeX).
+    x, y = network.shown("A0", p.x), network.shown("y", p.y)
+    inputs, targets = "input", "target"
+    if p.time_steps:  # one column per time step: x_1 … x_T (for a batch, as written)
+        inputs, targets = "input sequence, a column per step", "targets"
+        x = p.x if p.single else p.as_written("x")
     rows = [
-        Step("given", "x", "x", Formula("input", "x"), x),
-        Step("given", "y", "y", Formula("target", "y"), y),
+        Step("given", "x", "x", Formula(inputs, "x"), x),
+        Step("given", "y", "y", Formula(targets, "y"), y),
     ]
+    if p.recurrent:
+        h0 = network.shown("A1_t0", given["A1_t0"])
+        rows.append(Step("given", "h0", "h_0", Formula("the state before step 1", "h_0"), h0))
     for name, value in p.parameters.items():
-        what = "weights" if name[0] == "W" else "biases"
-        formula = Formula(f"{what} of layer {name[1:]}", f"{name[0]}_{{{name[1:]}}}")
-        rows.append(Step("given", name, name, formula, value))
+        what = {"W": "weights", "b": "biases", "Wx": "input weights", "Wh": "recurrent weights"}
+        letters = name.rstrip("0123456789")
+        formula = Formula(
+            f"{what[letters]} of layer {name[len(letters) :]}", param_symbol(name).latex
+        )
+        rows.append(Step("given", name, name, formula, network.shown(name, value)))
+    for name, value in p.optimizer.state.items():
+        formula = Formula(f"{p.optimizer.name} state before this step", name.replace("_", r"\_"))
+        rows.append(
+            Step("given", f"{name} (prev)", f"{name} (prev)", formula, network.shown(name, value))
+        )
     return rows
 
 
@@ -170,32 +247,47 @@ def _plain(value: Any) -> Any:
 
 def problem_summary(solution: Solution) -> dict[str, Any]:
     p = solution.problem
-    x = p.x[:, 0] if p.single else p.x.T
-    y = p.y[:, 0] if p.single else p.y.T
     return {
         "name": p.name,
         "source": p.source,
         "network": {
-            "input": p.input_size,
-            "layers": [
-                {"units": layer.units, "activation": layer.activation, "bias": layer.bias}
-                for layer in p.layers
-            ],
+            "input": p.input_size if len(p.input_shape) == 1 else list(p.input_shape),
+            "layers": [layer_summary(layer) for layer in p.layers],
         },
         "loss": p.loss,
         "reduction": p.reduction,
         "learning_rate": p.learning_rate,
+        "optimizer": {"name": p.optimizer.name, **p.optimizer.hyper, "step": p.optimizer.step},
         "batch_size": p.batch_size,
+        "time_steps": p.time_steps,
         "frozen": sorted(p.frozen),
         "parameters": {k: v.tolist() for k, v in p.parameters.items()},
-        "x": x.tolist(),
-        "y": y.tolist(),
+        "x": p.as_written("x").tolist(),
+        "y": p.as_written("y").tolist(),
     }
 
 
-def to_json(solution: Solution, steps: Sequence[Step]) -> str:
+def layer_summary(layer: Layer) -> dict[str, Any]:
+    """A layer as the problem file would write it (every setting spelled out)."""
+    summary: dict[str, Any] = {"type": layer.kind}
+    if layer.kind in ("dense", "rnn"):
+        summary["units"] = layer.units
+    if layer.kind == "conv2d":
+        summary["channels"] = layer.shape[0]
+    if layer.kind in ("conv2d", "maxpool2d", "avgpool2d"):
+        summary.update(kernel=list(layer.kernel), stride=layer.stride, padding=layer.padding)
+    if layer.weighted:
+        summary.update(activation=layer.activation, bias=layer.bias)
+    if layer.kind == "rnn":
+        summary.update(output=layer.output, h0=list(layer.h0))
+    summary["shape"] = list(layer.shape)
+    return summary
+
+
+def to_json(solution: Solution, steps: Sequence[Step], history: Sequence[float] = ()) -> str:
     doc = {
         "problem": problem_summary(solution),
+        "history": list(history),
         "values": {s.name: _plain(s.value) for s in steps},
         "steps": [
             {
@@ -204,6 +296,7 @@ def to_json(solution: Solution, steps: Sequence[Step]) -> str:
                 "equation": s.equation.text,
                 "latex": s.equation.latex,
                 "value": _plain(s.value),
+                **({"work": s.work(4)} if s.work else {}),
             }
             for s in steps
         ],
@@ -217,9 +310,11 @@ def to_json(solution: Solution, steps: Sequence[Step]) -> str:
 
 def architecture(solution: Solution) -> str:
     p = solution.problem
-    parts = [f"{p.input_size}"] + [f"{layer.units} ({layer.activation})" for layer in p.layers]
+    parts = ["×".join(map(str, p.input_shape))] + [layer.describe() for layer in p.layers]
     batch = f", batch of {p.batch_size} ({p.reduction})" if not p.single else ""
-    return f"{' → '.join(parts)}; loss {p.loss}{batch}; α = {p.learning_rate:g}"
+    steps = f", sequences of {p.time_steps} steps" if p.time_steps else ""
+    optimizer = f"; {p.optimizer.describe()}" if p.optimizer.name != "sgd" else ""
+    return f"{' → '.join(parts)}; loss {p.loss}{batch}{steps}; α = {p.learning_rate:g}{optimizer}"
 
 
 def text_console(*, plain: bool, color: bool, width: int | None) -> tuple[Any, io.StringIO]:
@@ -246,21 +341,38 @@ def to_rich_text(
     plain: bool,
     color: bool,
     width: int | None,
+    history: Sequence[float] = (),
 ) -> str:
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
+    from nncalc.plot import terminal_plot
+
     console, out = text_console(plain=plain, color=color, width=width)
     title = solution.problem.name or "problem"
     console.print(Text(title, style="bold"))
     console.print(Text(architecture(solution), style="dim"))
+    if history:
+        table = Table(
+            title=history_title(history),
+            title_justify="left",
+            title_style="bold",
+            box=box.SIMPLE_HEAD if plain else box.ROUNDED,
+            safe_box=plain,
+        )
+        table.add_column("loss", no_wrap=True)
+        table.add_column("value", justify="right", no_wrap=True)
+        for when, loss in history_rows(history, precision):
+            table.add_row(when, loss)
+        console.print(table)
+        console.print(Text("\n".join(terminal_plot(history))))
     for phase in PHASE_TITLES:
         rows = [s for s in steps if s.phase == phase]
         if not rows:
             continue
         table = Table(
-            title=PHASE_TITLES[phase],
+            title=phase_title(phase, history),
             title_justify="left",
             title_style="bold",
             box=box.SIMPLE_HEAD if plain else box.ROUNDED,
@@ -273,10 +385,19 @@ def to_rich_text(
         for s in rows:
             # Text, not str: Rich would read "[y·log ŷ ...]" as markup.
             table.add_row(
-                Text(s.label), Text(s.equation.text), Text(matrix_text(s.value, precision))
+                Text(s.label),
+                Text(equation_text(s, precision)),
+                Text(matrix_text(s.value, precision)),
             )
         console.print(table)
     return out.getvalue()
+
+
+def equation_text(step: Step, precision: int) -> str:
+    """The equation, and under it the worked arithmetic when the step has it."""
+    if step.work is None:
+        return step.equation.text
+    return "\n".join([step.equation.text, *step.work(precision)])
 
 
 # ---------------------------------------------------------------------------
@@ -286,6 +407,13 @@ def to_rich_text(
 def latex_value(value: Any, precision: int) -> str:
     if np.ndim(value) == 0:
         return fmt_number(float(value), precision)
+    if np.ndim(value) > 2:
+        return r",\; ".join(
+            rf"\text{{{label}}}"
+            if block is None
+            else rf"\underset{{{label}}}{{{latex_value(block, precision)}}}"
+            for label, block in blocks(value)
+        )
     cells = grid(value, precision, gap_row=r"\vdots", gap_col=r"\cdots")
     body = r" \\ ".join(" & ".join(row) for row in cells)
     # An array rather than pmatrix: columns align on the right, as numbers should.
@@ -304,19 +432,29 @@ def step_math(step: Step, precision: int) -> str:
     return f"{step.equation.latex} = {latex_value(step.value, precision)}"
 
 
-def to_markdown(solution: Solution, steps: Sequence[Step], precision: int) -> str:
+def to_markdown(
+    solution: Solution, steps: Sequence[Step], precision: int, history: Sequence[float] = ()
+) -> str:
     lines = [f"# {solution.problem.name or 'Solution'}", "", f"*{architecture(solution)}*", ""]
+    if history:
+        lines += [f"## {history_title(history)}", "", "| loss | value |", "|---|---:|"]
+        lines += [f"| {when} | {loss} |" for when, loss in history_rows(history, precision)]
+        lines.append("")
     for phase in PHASE_TITLES:
         rows = [s for s in steps if s.phase == phase]
         if not rows:
             continue
-        lines += [f"## {PHASE_TITLES[phase]}", ""]
+        lines += [f"## {phase_title(phase, history)}", ""]
         for s in rows:
             lines += [f"**{s.label}**", "", f"$$ {step_math(s, precision)} $$", ""]
+            if s.work:
+                lines += ["```", *s.work(precision), "```", ""]
     return "\n".join(lines)
 
 
-def to_latex(solution: Solution, steps: Sequence[Step], precision: int) -> str:
+def to_latex(
+    solution: Solution, steps: Sequence[Step], precision: int, history: Sequence[float] = ()
+) -> str:
     lines = [
         r"\documentclass[11pt]{article}",
         r"\usepackage[utf8]{inputenc}",
@@ -326,11 +464,21 @@ def to_latex(solution: Solution, steps: Sequence[Step], precision: int) -> str:
         rf"\section*{{{latex_escape(solution.problem.name or 'Solution')}}}",
         latex_escape(architecture(solution)).replace("→", r"$\to$").replace("α", r"$\alpha$"),
     ]
+    if history:
+        lines += [
+            rf"\subsection*{{{latex_escape(history_title(history))}}}",
+            r"\begin{tabular}{lr}",
+            *[
+                rf"{latex_escape(when)} & {loss} \\"
+                for when, loss in history_rows(history, precision)
+            ],
+            r"\end{tabular}",
+        ]
     for phase in PHASE_TITLES:
         rows = [s for s in steps if s.phase == phase]
         if not rows:
             continue
-        lines.append(rf"\subsection*{{{PHASE_TITLES[phase]}}}")
+        lines.append(rf"\subsection*{{{latex_escape(phase_title(phase, history))}}}")
         for s in rows:
             lines += [r"\[", step_math(s, precision), r"\]"]
     lines += [r"\end{document}", ""]

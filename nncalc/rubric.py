@@ -109,7 +109,7 @@ class Rubric:
         return 1.0 if self.points is None else self.points.get(name, 0.0)
 
 
-def parse_rubric(section: Any, validator: Any, depth: int) -> Rubric:
+def parse_rubric(section: Any, validator: Any, depth: tuple[int, int]) -> Rubric:
     """Validate the ``grading:`` section (``validator`` is problem.py's, for messages)."""
     from nncalc.names import canonical_name
 
@@ -121,7 +121,7 @@ def parse_rubric(section: Any, validator: Any, depth: int) -> Rubric:
         points = {}
         for key, value in given.items():
             path = f"grading.points.{key}"
-            name = canonical_name(str(key), depth)
+            name = canonical_name(str(key), *depth)
             if name is None:
                 raise v.fail(path, f"unknown quantity {key!r}")
             if name in points:

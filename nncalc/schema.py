@@ -7,11 +7,13 @@ typed in VS Code and every other editor that uses yaml-language-server: the
 descriptions below are what the editor shows beside each key.
 
 The schemas follow the loaders (``nncalc/problem.py``, ``nncalc/rubric.py``,
-``nncalc/answers.py``) and do not refuse a file the loaders accept, with two
-deliberate exceptions: numbers written as text must use ASCII digits, and an
-answer that is not a number (which the grader marks invalid) is flagged. The
-loaders check more than a schema can (shapes against the architecture, names
-of quantities, size limits), so a file can satisfy the schema and still be refused.
+``nncalc/answers.py``) and do not refuse a file the loaders accept, with three
+deliberate exceptions: numbers written as text must use ASCII digits; an
+answer that is not a number (which the grader marks invalid) is flagged; and an
+rnn layer's h0 is a list or null (the loader also reads false, 0, "", [] and {}
+as a zero state). The loaders check more than a schema can (shapes against the
+architecture, which layer may follow which, names of quantities, size limits),
+so a file can satisfy the schema and still be refused.
 
 They declare JSON Schema draft 2020-12 but use only keywords that mean the same
 in draft-07, which is what yaml-language-server implements: no ``$ref`` beside
@@ -57,6 +59,25 @@ ACTIVATION_FUNCTIONS = (
     *("identity", "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "elu"),
     *("sin", "cos", "exp", "log", "sqrt", "abs"),
 )
+LAYER_KINDS = ("dense", "conv2d", "maxpool2d", "avgpool2d", "flatten", "rnn")
+RNN_OUTPUTS = ("every", "last")
+#: nncalc/optimizers.py: NAMES, HYPER (each optimizer's settings and their defaults) and
+#: CARRIED (the state each one carries from one step to the next, per parameter).
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
+OPTIMIZER_SETTINGS: dict[str, dict[str, float]] = {
+    "sgd": {},
+    "momentum": {"momentum": 0.9},
+    "nesterov": {"momentum": 0.9},
+    "rmsprop": {"rho": 0.9, "epsilon": 1e-8},
+    "adam": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+}
+OPTIMIZER_STATE: dict[str, tuple[str, ...]] = {
+    "sgd": (),
+    "momentum": ("velocity",),
+    "nesterov": ("velocity",),
+    "rmsprop": ("sq",),
+    "adam": ("m", "v"),
+}
 
 # Numbers written as text (YAML 1.1 reads 1e-3 as a string): the grammar of problem.py's
 # _NUMBER_TEXT, spelt with [0-9] so that every regex dialect (ECMA-262 in editors,
@@ -71,7 +92,8 @@ NONNEGATIVE_TEXT = rf"^\s*(?:\+?{_MANTISSA}|-{_ZERO}){_EXPONENT}?\s*$"
 POSITIVE_TEXT = rf"^\s*\+?(?=[0-9.]*[1-9]){_MANTISSA}{_EXPONENT}?\s*$"
 #: An answer's numeric string: the grader also reads a Unicode minus (−0.5).
 ANSWER_NUMBER_TEXT = r"^\s*[-+−]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+−]?[0-9]+)?\s*$"
-PARAMETER_NAME = r"^[Wb][1-9][0-9]*$"
+#: W{l} and b{l}, and an rnn layer's Wx{l} and Wh{l}.
+PARAMETER_NAME = r"^(?:W[xh]?|b)[1-9][0-9]*$"
 
 #: A JSON Schema (or a part of one) as plain data.
 Schema = dict[str, Any]
@@ -117,22 +139,61 @@ def _vector(description: str) -> Schema:
     }
 
 
-def _matrix(description: str) -> Schema:
-    row = {
-        "description": "one row: the weights of one unit, one per input",
+def _matrix(
+    description: str, row: str = "one row: the weights of one unit, one per input"
+) -> Schema:
+    return {
+        "description": description,
         "type": "array",
         "minItems": 1,
-        "items": _number(_NUMBER_NOTE),
+        "items": {
+            "description": row,
+            "type": "array",
+            "minItems": 1,
+            "items": _number(_NUMBER_NOTE),
+        },
     }
-    return {"description": description, "type": "array", "minItems": 1, "items": row}
 
 
-def _activation() -> Schema:
-    functions = ", ".join(ACTIVATION_FUNCTIONS)
+_DEPTHS = {
+    1: "a list of numbers",
+    2: "a matrix: a list of rows, each a list of numbers",
+    3: "a list of matrices",
+    4: "a list of lists of matrices",
+}
+
+
+def _tensor(depth: int, description: str) -> Schema:
+    """Lists nested exactly ``depth`` deep with numbers (or numeric strings) at the bottom."""
+    inner = _number(_NUMBER_NOTE) if depth == 1 else _tensor(depth - 1, _DEPTHS[depth - 1])
+    return {"description": description, "type": "array", "minItems": 1, "items": inner}
+
+
+def _fraction(description: str, default: float) -> Schema:
+    """A number in [0, 1), or a numeric string ≥ 0 (the loader checks that it is below 1)."""
     return {
+        "description": description,
+        "anyOf": [
+            {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+            {"type": "string", "pattern": NONNEGATIVE_TEXT},
+        ],
+        "default": default,
+    }
+
+
+def _activation(*, default: str | None = None) -> Schema:
+    """A dense layer's activation (required, softmax allowed), or a conv2d's or an rnn's
+    (``default``; elementwise only)."""
+    functions = ", ".join(ACTIVATION_FUNCTIONS)
+    which = (
+        "softmax (across the units of the layer, normally the output layer) or an elementwise "
+        "activation"
+        if default is None
+        else f"an elementwise activation (default {default}; softmax is for dense layers)"
+    )
+    schema: Schema = {
         "description": (
-            "softmax (across the units of the layer, normally the output layer) or an "
-            f"elementwise activation: one of {functions} (identity and linear are the "
+            f"{which}: one of {functions} (identity and linear are the "
             "same; leaky_relu(x, 0.1) and elu(x, 0.5) set the slope and α, by default "
             "0.01 and 1), or any expression in x built from these functions, numbers, "
             "pi, e, + - * / and ** (or ^, with a constant exponent), e.g. "
@@ -141,29 +202,178 @@ def _activation() -> Schema:
         ),
         "type": "string",
         "pattern": r"\S",
-        "examples": ["softmax", *ACTIVATION_FUNCTIONS, "relu(x) + sin(x)"],
+    }
+    if default is None:
+        schema["examples"] = ["softmax", *ACTIVATION_FUNCTIONS, "relu(x) + sin(x)"]
+    else:
+        schema["not"] = {"pattern": r"^\s*softmax\s*$"}
+        schema["default"] = default
+        schema["examples"] = [*ACTIVATION_FUNCTIONS, "relu(x) + sin(x)"]
+    return schema
+
+
+def _units(description: str) -> Schema:
+    return {"description": description, "type": "integer", "minimum": 1}
+
+
+def _bias() -> Schema:
+    return {
+        "description": "false: the layer has no bias parameter at all (default true)",
+        "type": "boolean",
+        "default": True,
+    }
+
+
+def _window(description: str) -> Schema:
+    side = {"type": "integer", "minimum": 1, "maximum": 1000}
+    return {
+        "description": description,
+        "anyOf": [
+            side,
+            {
+                "type": "array",
+                "minItems": 2,
+                "maxItems": 2,
+                "items": {"description": "the height, then the width", **side},
+            },
+        ],
+    }
+
+
+def _stride(description: str, default: int | None) -> Schema:
+    schema: Schema = {"description": description, "type": "integer", "minimum": 1, "maximum": 1000}
+    if default is not None:
+        schema["default"] = default
+    return schema
+
+
+def _padding(description: str) -> Schema:
+    return {
+        "description": description,
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 1000,
+        "default": 0,
+    }
+
+
+def _dense() -> Schema:
+    return {
+        "description": "a dense layer (type may be left out): Z = W·A + b, A = f(Z)",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["units", "activation"],
+        "properties": {
+            "type": {"description": "dense (the default)", "const": "dense", "default": "dense"},
+            "units": _units("number of units of this layer (rows of its W)"),
+            "activation": _activation(),
+            "bias": _bias(),
+        },
+    }
+
+
+def _conv2d() -> Schema:
+    return {
+        "description": (
+            "a 2-D convolution (cross-correlation, as in PyTorch) of feature maps "
+            "[channels, height, width]: Z = W ⋆ A + b, A = f(Z); W has shape channels × "
+            "in_channels × kernel height × kernel width, b one entry per output channel"
+        ),
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["type", "channels", "kernel"],
+        "properties": {
+            "type": {"description": "conv2d: a convolution layer", "const": "conv2d"},
+            "channels": _units("number of output channels (feature maps)"),
+            "in_channels": _units(
+                "the channels of its input, as a check (they follow from the layer before)"
+            ),
+            "kernel": _window("the size of the kernel: k (k × k) or [height, width]"),
+            "stride": _stride("the step of the kernel across the input (default 1)", 1),
+            "padding": _padding("rows and columns of zeros around each input map (default 0)"),
+            "activation": _activation(default="identity"),
+            "bias": _bias(),
+        },
+    }
+
+
+def _pooling() -> Schema:
+    return {
+        "description": (
+            "a pooling layer: the maximum (maxpool2d) or the mean (avgpool2d) of each "
+            "window of each feature map; no parameters"
+        ),
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["type", "kernel"],
+        "properties": {
+            "type": {
+                "description": "maxpool2d or avgpool2d",
+                "enum": ["maxpool2d", "avgpool2d"],
+            },
+            "kernel": _window("the size of the window: k (k × k) or [height, width]"),
+            "stride": _stride("the step of the window (default: the window's height)", None),
+            "padding": _padding(
+                "rows and columns of padding around each map, at most half the window "
+                "(default 0; max pooling pads with −∞, average pooling with zeros)"
+            ),
+        },
+    }
+
+
+def _flatten() -> Schema:
+    return {
+        "description": "feature maps [channels, height, width] to a vector, channel by channel",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["type"],
+        "properties": {
+            "type": {"description": "flatten: before the first dense layer", "const": "flatten"}
+        },
+    }
+
+
+def _rnn() -> Schema:
+    return {
+        "description": (
+            "a vanilla recurrent layer, the first layer, reading x as a sequence: "
+            "h_t = f(Wx·x_t + Wh·h_{t−1} + b), with parameters Wx, Wh and b"
+        ),
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["type", "units"],
+        "properties": {
+            "type": {"description": "rnn: a recurrent layer", "const": "rnn"},
+            "units": _units("number of units, the size of the state h_t"),
+            "activation": _activation(default="tanh"),
+            "bias": _bias(),
+            "output": {
+                "description": (
+                    "every: the next layer reads h_t at every time step (y gives one target "
+                    "per step); last: only the last h_T (one target per sequence). Default every"
+                ),
+                "enum": list(RNN_OUTPUTS),
+                "default": "every",
+            },
+            "h0": {
+                "description": "the state before the first step, one number per unit "
+                "(default zeros; null also means zeros)",
+                "anyOf": [_vector("h_0: one number per unit"), {"type": "null"}],
+            },
+        },
     }
 
 
 def _layer() -> Schema:
     return {
-        "description": "one dense layer: Z = W·A + b, A = f(Z)",
+        "description": (
+            "one layer; type: dense (the default), conv2d, maxpool2d, avgpool2d, flatten or "
+            "rnn. Feature maps (network.input [C, H, W]) go through conv2d and pooling "
+            "layers, then flatten, then dense layers; an rnn is the first layer; the output "
+            "layer is dense"
+        ),
         "type": "object",
-        "additionalProperties": False,
-        "required": ["units", "activation"],
-        "properties": {
-            "units": {
-                "description": "number of units of this layer (rows of its W)",
-                "type": "integer",
-                "minimum": 1,
-            },
-            "activation": _activation(),
-            "bias": {
-                "description": "false: the layer has no bias parameter at all (default true)",
-                "type": "boolean",
-                "default": True,
-            },
-        },
+        "oneOf": [_dense(), _conv2d(), _pooling(), _flatten(), _rnn()],
     }
 
 
@@ -223,8 +433,9 @@ def _grading() -> Schema:
             "points": {
                 "description": (
                     "points per quantity: canonical names (Z1, A1, loss, delta1, dA1, "
-                    "fprime1, dW1, db1, W1_new, b1_new) or aliases (H, y_hat, W2T_delta2, "
-                    "W1', f'(Z1), dL/dW1); unlisted quantities carry no points"
+                    "fprime1, dW1, db1, W1_new, b1_new; an rnn's Z1_t2, A1_t2, delta1_t2, "
+                    "dWx1, dWh1; an optimizer's velocity_W1, m_W1, …) or aliases (H, y_hat, "
+                    "h_2, W2T_delta2, W1', f'(Z1), dL/dW1); unlisted quantities carry no points"
                 ),
                 "type": "object",
                 "additionalProperties": _number("points for this quantity (≥ 0)", nonnegative=True),
@@ -294,35 +505,138 @@ def _init() -> Schema:
 def _parameters() -> Schema:
     return {
         "description": (
-            "W{l} (a list of rows, shape units × inputs) and b{l} (a list) for every layer, "
-            "unless init draws them"
+            "W{l} and b{l} for every dense and conv2d layer, Wx{l}, Wh{l} and b{l} for an "
+            "rnn layer (pooling and flatten layers have none), unless init draws them"
         ),
         "type": ["object", "null"],
         "additionalProperties": False,
         "patternProperties": {
-            r"^W[1-9][0-9]*$": _matrix(
-                "the weights of a layer: a list of rows, shape units × inputs"
+            r"^W[1-9][0-9]*$": {
+                "description": (
+                    "the weights of a layer. Dense: a list of rows, shape units × inputs. "
+                    "conv2d: output channels × input channels × kernel height × kernel width; "
+                    "leading sizes of 1 may be left out (a one-channel kernel as a matrix)"
+                ),
+                "anyOf": [
+                    _matrix(
+                        "units × inputs (dense), or a kernel height × width (conv2d, one input "
+                        "and one output channel)",
+                        "one row: the weights of one unit, one per input (or a kernel row)",
+                    ),
+                    _tensor(3, "conv2d, one output channel: input channels × height × width"),
+                    _tensor(4, "conv2d: output channels × input channels × height × width"),
+                ],
+            },
+            r"^W[xh][1-9][0-9]*$": _matrix(
+                "the weights of an rnn layer: Wx{l} on the input x_t (units × inputs), "
+                "Wh{l} on the previous state h_{t−1} (units × units)"
             ),
             r"^b[1-9][0-9]*$": _vector(
-                "the biases of a layer: one number per unit (a row, or a column [[0.1], [-0.1]])"
+                "the biases of a layer: one number per unit (per output channel for conv2d; "
+                "a row, or a column [[0.1], [-0.1]])"
             ),
         },
     }
 
 
-def _samples(description: str, *, scalars: bool) -> Schema:
-    """x (scalars False) or y: one sample or a batch; y may use single numbers."""
-    sample = _vector("one sample: a list of numbers (or a column)")
-    one = _number(_NUMBER_NOTE)
-    batch_item = {"description": "one sample", "anyOf": [one, sample]} if scalars else sample
-    batch = {
-        "description": "a batch: one entry per sample",
+_SETTINGS = {
+    "momentum": "μ in [0, 1): the fraction of the velocity kept, v' = μ·v − α·g",
+    "rho": "ρ in [0, 1): the decay of the running mean of g², s' = ρ·s + (1 − ρ)·g²",
+    "beta1": "β1 in [0, 1): the decay of the first moment, m' = β1·m + (1 − β1)·g",
+    "beta2": "β2 in [0, 1): the decay of the second moment, v' = β2·v + (1 − β2)·g²",
+    "epsilon": "ε > 0 added to the square root in the denominator, against division by zero",
+}
+_UPDATES = {
+    "sgd": "θ' = θ − α·g",
+    "momentum": "v' = μ·v − α·g, θ' = θ + v'",
+    "nesterov": "v' = μ·v − α·g, θ' = θ + μ·v' − α·g",
+    "rmsprop": "s' = ρ·s + (1 − ρ)·g², θ' = θ − α·g / (√s' + ε)",
+    "adam": "m and v, bias-corrected by 1 − βᵗ, θ' = θ − α·m̂ / (√v̂ + ε)",
+}
+_STATE_NAMES = {"velocity": "v", "sq": "s", "m": "m", "v": "v"}
+
+
+def _optimizer_mapping(name: str) -> Schema:
+    """The mapping form of one optimizer: its name, settings, step and carried state."""
+    properties: Schema = {
+        "name": {"description": f"{name}: {_UPDATES[name]}", "const": name},
+    }
+    for key, default in OPTIMIZER_SETTINGS[name].items():
+        note = f"{_SETTINGS[key]} (default {default:g})"
+        if key == "epsilon":
+            properties[key] = _number(note, positive=True) | {"default": default}
+        else:
+            properties[key] = _fraction(note, default)
+    properties["step"] = {
+        "description": (
+            "t, the number of this update counted from 1 (adam's bias correction 1 − βᵗ; default 1)"
+        ),
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 1_000_000_000,
+        "default": 1,
+    }
+    kinds = OPTIMIZER_STATE[name]
+    examples = ", ".join(f"{kind}_W1" for kind in kinds)
+    properties["state"] = {
+        "description": (
+            f"the state carried from the previous steps, per parameter ({examples}, …; "
+            "zeros where not given)"
+            if kinds
+            else "sgd carries no state: {} or leave it out"
+        ),
+        "type": "object",
+        "additionalProperties": False,
+        "patternProperties": {
+            rf"^{kind}_(?:W[xh]?|b)[1-9][0-9]*$": {
+                "description": (
+                    f"{_STATE_NAMES[kind]} of this parameter before the step, in its shape "
+                    "(a list for a bias, a list of rows for a matrix, …)"
+                ),
+                "anyOf": [_tensor(depth, _DEPTHS[depth]) for depth in _DEPTHS],
+            }
+            for kind in kinds
+        },
+    }
+    schema: Schema = {
+        "description": f"{name} with its settings",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": properties,
+    }
+    if name == "sgd":
+        properties["name"]["default"] = "sgd"
+    else:
+        schema["required"] = ["name"]
+    return schema
+
+
+def _optimizer() -> Schema:
+    updates = "; ".join(f"{name}: {_UPDATES[name]}" for name in OPTIMIZERS)
+    return {
+        "description": (
+            f"how the gradient g becomes the update, a name or a mapping {{name, settings, "
+            f"step, state}}. {updates}. Default sgd"
+        ),
+        "oneOf": [
+            {"description": "an optimizer with its default settings", "enum": list(OPTIMIZERS)},
+            *(_optimizer_mapping(name) for name in OPTIMIZERS),
+        ],
+        "default": "sgd",
+    }
+
+
+def _numbers() -> Schema:
+    """$defs/numbers: non-empty lists of numbers, or of such lists, to any depth."""
+    return {
+        "description": "a list of numbers, or of such lists, nested to any depth",
         "type": "array",
         "minItems": 1,
-        "items": batch_item,
+        "items": {
+            "description": "a number, or a list of numbers nested to any depth",
+            "anyOf": [_number(_NUMBER_NOTE), {"$ref": "#/$defs/numbers"}],
+        },
     }
-    options = [one, sample, batch] if scalars else [sample, batch]
-    return {"description": description, "anyOf": options}
 
 
 def problem_schema() -> Schema:
@@ -331,8 +645,8 @@ def problem_schema() -> Schema:
         "$schema": DIALECT,
         "title": "nncalc problem file",
         "description": (
-            "A neural-network exercise: architecture, loss, parameters, input, target "
-            "and learning rate, for nncalc solve and nncalc verify."
+            "A neural-network exercise: architecture, loss, parameters, input, target, "
+            "learning rate and optimizer, for nncalc solve and nncalc verify."
         ),
         "type": "object",
         "additionalProperties": False,
@@ -344,15 +658,29 @@ def problem_schema() -> Schema:
                 "type": ["string", "null"],
             },
             "network": {
-                "description": "the architecture: the size of x and the layers",
+                "description": "the architecture: the shape of x and the layers",
                 "type": "object",
                 "additionalProperties": False,
                 "required": ["input", "layers"],
                 "properties": {
                     "input": {
-                        "description": "number of inputs n (the size of x)",
-                        "type": "integer",
-                        "minimum": 1,
+                        "description": (
+                            "the shape of one sample: n, the size of x (for an rnn, of x_t "
+                            "at each time step), or [channels, height, width] for images"
+                        ),
+                        "anyOf": [
+                            {"type": "integer", "minimum": 1},
+                            {
+                                "type": "array",
+                                "minItems": 3,
+                                "maxItems": 3,
+                                "items": {
+                                    "description": "channels, then height, then width",
+                                    "type": "integer",
+                                    "minimum": 1,
+                                },
+                            },
+                        ],
                     },
                     "layers": {
                         "description": "one entry per layer, from the input to the output",
@@ -375,28 +703,39 @@ def problem_schema() -> Schema:
                 "enum": list(REDUCTIONS),
                 "default": "mean",
             },
-            "learning_rate": _number("α ≥ 0 of the one gradient-descent step", nonnegative=True),
+            "learning_rate": _number("α ≥ 0 of the one update step", nonnegative=True),
+            "optimizer": _optimizer(),
             "parameters": _parameters(),
             "init": _init(),
             "frozen": {
                 "description": "parameters kept fixed in the update, e.g. [b1, b2]",
                 "type": "array",
                 "items": {
-                    "description": "a parameter name: W{l} or b{l}",
+                    "description": "a parameter name: W{l}, b{l}, Wx{l} or Wh{l}",
                     "type": "string",
                     "pattern": PARAMETER_NAME,
                 },
             },
-            "x": _samples(
-                "the input: one sample (a list of n numbers) or a batch (a list of samples)",
-                scalars=False,
-            ),
-            "y": _samples(
-                "the target(s), the same way as x; a single number for a 1-unit output",
-                scalars=True,
-            ),
+            "x": {
+                "description": (
+                    "the input: one sample or a batch (a list of samples). A sample is n "
+                    "numbers (a list, or a column [[a], [b]]); with network.input [C, H, W] "
+                    "an image, C × H × W nested lists (H × W for one channel); with an rnn "
+                    "a sequence, a list of T inputs x_t (for n = 1, a list of numbers)"
+                ),
+                "allOf": [{"$ref": "#/$defs/numbers"}],
+            },
+            "y": {
+                "description": (
+                    "the target(s), one per sample as x: k numbers for a k-unit output, a "
+                    "single number for a 1-unit output; with an rnn whose output is every, "
+                    "a list of T targets per sequence"
+                ),
+                "anyOf": [_number(_NUMBER_NOTE), {"$ref": "#/$defs/numbers"}],
+            },
             "grading": _grading(),
         },
+        "$defs": {"numbers": _numbers()},
     }
 
 

@@ -24,6 +24,7 @@ be collected into any sibling folder (``out/submissions/``) and graded there wit
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -142,10 +143,13 @@ def _rejection(problem: Problem) -> str | None:
     values = solution.values
     for i, layer in enumerate(problem.layers, start=1):
         if layer.elementwise is not None:
-            if layer.elementwise.kink_distance(values[f"Z{i}"]) < KINK_MARGIN:
-                return f"Z{i} within {KINK_MARGIN} of a kink"
-        elif np.max(values[f"A{i}"]) > SATURATION:
+            for name in [n for n in values if n == f"Z{i}" or n.startswith(f"Z{i}_t")]:
+                if layer.elementwise.kink_distance(np.asarray(values[name])) < KINK_MARGIN:
+                    return f"{name} within {KINK_MARGIN} of a kink"
+        elif layer.is_softmax and np.max(values[f"A{i}"]) > SATURATION:
             return f"softmax of layer {i} saturates"
+        elif layer.kind == "maxpool2d" and _tied(problem, values, i):
+            return f"a tie for the maximum in a window of layer {i}"
     for name, old in problem.parameters.items():
         if name in problem.frozen:
             continue
@@ -153,6 +157,20 @@ def _rejection(problem: Problem) -> str | None:
         if np.array_equal(np.round(new, PRINTED_DECIMALS), np.round(old, PRINTED_DECIMALS)):
             return f"the update changes no printed digit of {name}"
     return None
+
+
+def _tied(problem: Problem, values: dict[str, Any], i: int) -> bool:
+    """Whether a window of max-pooling layer i has two entries (nearly) equal to its maximum:
+    then ∂L/∂A_{i-1} depends on a tie-breaking rule, not on the math."""
+    from nncalc import layers
+    from nncalc.engine import Network
+
+    below = f"A{i - 1}"
+    a = Network(problem).internal(below, values[below]) if i > 1 else problem.x
+    layer = problem.layers[i - 1]
+    cols = layers.windows(layers.pad(a, layer.padding, -np.inf), layer.kernel, layer.stride)
+    top = np.sort(cols.reshape(*cols.shape[:4], -1), axis=-1)[..., -2:]
+    return bool(np.any(top[..., 1] - top[..., 0] < KINK_MARGIN))
 
 
 def make_variant(problem: Problem, seed: int, student: str) -> Variant:
@@ -195,8 +213,11 @@ def variant_data(
     data["parameters"] = {n: v.tolist() for n, v in parameters.items()}
     if problem.frozen:
         data["frozen"] = sorted(problem.frozen)
-    data["x"] = x[:, 0].tolist() if single else x.T.tolist()
-    data["y"] = y[:, 0].tolist() if single else y.T.tolist()
+    if "optimizer" in raw:
+        data["optimizer"] = raw["optimizer"]
+    drawn = dataclasses.replace(problem, x=x, y=y, single=single)
+    data["x"] = drawn.as_written("x").tolist()
+    data["y"] = drawn.as_written("y").tolist()
     if "grading" in raw:
         data["grading"] = raw["grading"]
     return data
@@ -210,7 +231,7 @@ def variant_yaml(data: dict[str, Any]) -> str:
     lines.append("  layers:")
     for layer in network["layers"]:
         lines.append(f"    - {json.dumps(layer, ensure_ascii=False)}")
-    for key in ("loss", "reduction", "learning_rate"):
+    for key in ("loss", "reduction", "learning_rate", "optimizer"):
         if key in data:
             lines.append(f"{key}: {json.dumps(data[key])}")
     lines.append("parameters:")

@@ -9,7 +9,9 @@ import typer
 from typer.testing import CliRunner
 
 from nncalc.cli import app
-from nncalc.problem import LOSSES
+from nncalc.optimizers import NAMES as OPTIMIZERS
+from nncalc.problem import _TOP_KEYS, LAYER_KINDS, LOSSES
+from nncalc.problem import LAYER_KEYS as LAYER_KEYS_BY_KIND
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
@@ -42,16 +44,21 @@ def test_every_loss_is_documented(loss: str) -> None:
     assert f"`{loss}`" in README
 
 
+LAYER_KEYS = sorted(
+    {f"network.layers[i].{k}" for keys in LAYER_KEYS_BY_KIND.values() for k in keys}
+)
+
+
 @pytest.mark.parametrize(
-    "key",
-    [
-        *("name", "network.input", "network.layers[i].units", "network.layers[i].activation"),
-        *("network.layers[i].bias", "loss", "reduction", "learning_rate", "parameters"),
-        *("init", "frozen", "x", "y"),
-    ],
+    "key", [*(k for k in _TOP_KEYS if k != "network"), "network.input", *LAYER_KEYS]
 )
 def test_every_problem_key_is_documented(key: str) -> None:
     assert f"| `{key}` |" in README
+
+
+@pytest.mark.parametrize("name", [*LAYER_KINDS, *OPTIMIZERS])
+def test_every_layer_kind_and_optimizer_is_documented(name: str) -> None:
+    assert f"`{name}`" in README
 
 
 def test_typer_is_only_in_the_cli() -> None:

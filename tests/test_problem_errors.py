@@ -41,13 +41,13 @@ CASES = {
     "unknown key": (
         a4_with("learning_rate", "learnig_rate"),
         "11: learnig_rate: unknown key 'learnig_rate' (did you mean 'learning_rate'?); expected "
-        "one of: name, network, loss, reduction, learning_rate, parameters, init, frozen, x, y, "
-        "grading",
+        "one of: name, network, loss, reduction, learning_rate, optimizer, parameters, init, "
+        "frozen, x, y, grading",
     ),
     "unknown layer key": (
         a4_with("{units: 3,", "{unit: 3,"),
         "8: network.layers[0].unit: unknown key 'unit' (did you mean 'units'?); expected one "
-        "of: units, activation, bias",
+        "of: type, units, activation, bias",
     ),
     "missing key": (
         a4_with("loss: cross_entropy\n", ""),

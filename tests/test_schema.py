@@ -87,6 +87,29 @@ def is_problem_file(path: Path) -> bool:
 A4 = read(ROOT / "problems" / "a4.yaml")
 XOR = read(ROOT / "problems" / "batch_xor.yaml")  # parameters drawn with init
 CLASSIC = read(ROOT / "problems" / "classic_222.yaml")  # frozen biases
+# Written here so that the tests do not depend on the example files of problems/.
+CONV = yaml.safe_load("""
+network: {input: [1, 4, 4], layers: [{type: conv2d, channels: 1, kernel: 2, activation: relu},
+  {type: maxpool2d, kernel: 2, stride: 1}, {type: flatten}, {units: 2, activation: softmax}]}
+loss: cross_entropy
+learning_rate: 0.1
+optimizer: {name: adam, beta1: 0.9}
+parameters: {W1: [[1, 0], [0, -1]], b1: [0.1], W4: [[0.1, 0.2, 0.3, 0.4], [-0.1, 0.2, -0.3, 0.4]],
+  b4: [0, 0]}
+x: [[1, 2, 0, 1], [0, 1, 3, 2], [2, 1, 0, 0], [1, 0, 1, 2]]
+y: [1, 0]
+""")
+RNN = yaml.safe_load("""
+network: {input: 2, layers: [{type: rnn, units: 2, output: every},
+  {units: 1, activation: identity}]}
+loss: half_sse
+learning_rate: 0.1
+optimizer: momentum
+parameters: {Wx1: [[0.5, -0.3], [0.2, 0.4]], Wh1: [[0.1, 0.2], [-0.2, 0.3]], b1: [0, 0.1],
+  W2: [[1.0, -1.0]], b2: [0]}
+x: [[1, 0], [0, 1], [1, 1]]
+y: [0.5, -0.2, 0.1]
+""")
 
 
 # ---------------------------------------------------------------------------
@@ -126,11 +149,16 @@ def test_schemas_are_fresh_copies() -> None:
 
 
 def described(node: Any, where: str = "#") -> Iterator[tuple[str, Any]]:
-    """Every subschema an editor shows as a key's documentation, with its location."""
+    """Every subschema an editor shows as a key's documentation, with its location
+    (and every alternative form of a mapping, such as each kind of layer)."""
     if isinstance(node, dict):
         for key in ("properties", "patternProperties", "$defs"):
             for name, sub in node.get(key, {}).items():
                 yield f"{where}/{key}/{name}", sub
+        for key in ("oneOf", "anyOf"):
+            for i, sub in enumerate(node.get(key, [])):
+                if isinstance(sub, dict) and "properties" in sub:
+                    yield f"{where}/{key}/{i}", sub
         for key in ("additionalProperties", "items"):
             sub = node.get(key)
             if isinstance(sub, dict) and "$ref" not in sub:
@@ -156,14 +184,20 @@ def test_additional_properties_refused_wherever_the_loader_refuses_them() -> Non
     closed = [
         where for where, sub in described(PROBLEM) if sub.get("additionalProperties") is False
     ]
-    assert sorted(closed) == [
-        "#/properties/grading",
-        "#/properties/grading/properties/tolerance",
-        "#/properties/init",
-        "#/properties/network",
-        "#/properties/network/properties/layers/items",
-        "#/properties/parameters",
-    ]
+    layers = "#/properties/network/properties/layers/items/oneOf"
+    optimizers = "#/properties/optimizer/oneOf"
+    assert sorted(closed) == sorted(
+        [
+            "#/properties/grading",
+            "#/properties/grading/properties/tolerance",
+            "#/properties/init",
+            "#/properties/network",
+            *(f"{layers}/{i}" for i in range(5)),  # dense, conv2d, pooling, flatten, rnn
+            *(f"{optimizers}/{i}" for i in range(1, 6)),  # one mapping per optimizer
+            *(f"{optimizers}/{i}/properties/state" for i in range(1, 6)),
+            "#/properties/parameters",
+        ]
+    )
     assert PROBLEM["additionalProperties"] is False
     assert ANSWERS["additionalProperties"] is False
 
@@ -183,6 +217,36 @@ def test_vocabulary_is_the_loaders() -> None:
     assert list(PROBLEM["properties"]) == list(problem._TOP_KEYS)
     assert list(ANSWERS["properties"]) == list(answers._KEYS)
     assert PROBLEM["properties"]["grading"]["properties"]["partial"]["enum"] == ["none", "element"]
+
+
+def test_layer_and_optimizer_vocabulary_is_the_loaders() -> None:
+    from nncalc import optimizers, problem
+
+    assert sch.LAYER_KINDS == problem.LAYER_KINDS
+    branches = PROBLEM["properties"]["network"]["properties"]["layers"]["items"]["oneOf"]
+    kinds = [
+        kind
+        for branch in branches
+        for kind in branch["properties"]["type"].get(
+            "enum", [branch["properties"]["type"].get("const")]
+        )
+    ]
+    assert kinds == list(problem.LAYER_KINDS)
+    assert sch.OPTIMIZERS == optimizers.NAMES
+    assert sch.OPTIMIZER_SETTINGS == optimizers.HYPER
+    assert sch.OPTIMIZER_STATE == optimizers.CARRIED
+    forms = PROBLEM["properties"]["optimizer"]["oneOf"]
+    assert forms[0]["enum"] == list(optimizers.NAMES)
+    assert [form["properties"]["name"]["const"] for form in forms[1:]] == list(optimizers.NAMES)
+    for name, form in zip(optimizers.NAMES, forms[1:], strict=True):
+        settings = [key for key in form["properties"] if key not in ("name", "step", "state")]
+        assert settings == list(optimizers.HYPER[name])
+        for key, default in optimizers.HYPER[name].items():
+            assert form["properties"][key]["default"] == default
+    # Every key the loader knows, and no other, is in some form of the mapping.
+    keys = {key for form in forms[1:] for key in form["properties"]}
+    hyper = {key for settings in optimizers.HYPER.values() for key in settings}
+    assert keys == {"name", "step", "state", *hyper}
 
 
 def test_import_is_light() -> None:
@@ -416,6 +480,82 @@ INVALID = {
     "negative points as text": changed(A4, ("grading", "points", "Z1"), "-0.5"),
     "points not a mapping": changed(A4, ("grading", "points"), ["Z1"]),
     "grading null": changed(A4, ("grading",), None),
+    # layers
+    "conv2d without kernel": changed(CONV, ("network", "layers", 0, "kernel")),
+    "conv2d without channels": changed(CONV, ("network", "layers", 0, "channels")),
+    "conv2d without type": changed(CONV, ("network", "layers", 0, "type")),
+    "conv2d kernel 0": changed(CONV, ("network", "layers", 0, "kernel"), 0),
+    "conv2d kernel of three sizes": changed(CONV, ("network", "layers", 0, "kernel"), [2, 2, 2]),
+    "conv2d kernel as text": changed(CONV, ("network", "layers", 0, "kernel"), "2"),
+    "conv2d stride 0": changed(CONV, ("network", "layers", 0, "stride"), 0),
+    "conv2d padding -1": changed(CONV, ("network", "layers", 0, "padding"), -1),
+    "conv2d with units": changed(CONV, ("network", "layers", 0, "units"), 3),
+    "conv2d softmax": changed(CONV, ("network", "layers", 0, "activation"), " softmax"),
+    "conv2d activation null": changed(CONV, ("network", "layers", 0, "activation"), None),
+    "pooling without kernel": changed(CONV, ("network", "layers", 1, "kernel")),
+    "pooling with activation": changed(CONV, ("network", "layers", 1, "activation"), "relu"),
+    "pooling with channels": changed(CONV, ("network", "layers", 1, "channels"), 1),
+    "flatten with units": changed(CONV, ("network", "layers", 2, "units"), 4),
+    "dense with kernel": changed(CONV, ("network", "layers", 3, "kernel"), 2),
+    "unknown layer type": changed(CONV, ("network", "layers", 0, "type"), "conv3d"),
+    "layer type null": changed(A4, ("network", "layers", 0, "type"), None),
+    "input of two sizes": changed(CONV, ("network", "input"), [4, 4]),
+    "input of four sizes": changed(CONV, ("network", "input"), [1, 1, 4, 4]),
+    "input 0 channels": changed(CONV, ("network", "input"), [0, 4, 4]),
+    "input as text": changed(CONV, ("network", "input"), "[1, 4, 4]"),
+    "rnn without units": changed(RNN, ("network", "layers", 0, "units")),
+    "rnn output all": changed(RNN, ("network", "layers", 0, "output"), "all"),
+    "rnn output null": changed(RNN, ("network", "layers", 0, "output"), None),
+    "rnn softmax": changed(RNN, ("network", "layers", 0, "activation"), "softmax"),
+    "rnn with kernel": changed(RNN, ("network", "layers", 0, "kernel"), 2),
+    "rnn h0 as text": changed(RNN, ("network", "layers", 0, "h0"), "0 0"),
+    "rnn h0 a number": changed(RNN, ("network", "layers", 0, "h0"), 0.5),
+    # optimizers
+    "unknown optimizer": changed(RNN, ("optimizer",), "adagrad"),
+    "unknown optimizer name": changed(CONV, ("optimizer", "name"), "adagrad"),
+    "optimizer name null": changed(CONV, ("optimizer", "name"), None),
+    "optimizer null": changed(RNN, ("optimizer",), None),
+    "optimizer a list": changed(RNN, ("optimizer",), ["momentum"]),
+    "optimizer in capitals": changed(RNN, ("optimizer",), "Adam"),
+    "beta1 as text": changed(CONV, ("optimizer", "beta1"), "high"),
+    "beta1 true": changed(CONV, ("optimizer", "beta1"), True),
+    "beta1 1": changed(CONV, ("optimizer", "beta1"), 1),
+    "beta1 negative": changed(CONV, ("optimizer", "beta1"), -0.1),
+    "beta1 negative as text": changed(CONV, ("optimizer", "beta1"), "-0.1"),
+    "epsilon 0": changed(CONV, ("optimizer", "epsilon"), 0),
+    "epsilon zero as text": changed(CONV, ("optimizer", "epsilon"), "0e0"),
+    "momentum for adam": changed(CONV, ("optimizer", "momentum"), 0.9),
+    "rho for momentum": changed(RNN, ("optimizer",), {"name": "momentum", "rho": 0.9}),
+    "a setting without a name": changed(RNN, ("optimizer",), {"momentum": 0.9}),
+    "unknown optimizer key": changed(CONV, ("optimizer", "lr"), 0.1),
+    "step 0": changed(CONV, ("optimizer", "step"), 0),
+    "step 1.5": changed(CONV, ("optimizer", "step"), 1.5),
+    "step as text": changed(CONV, ("optimizer", "step"), "2"),
+    "state null": changed(CONV, ("optimizer", "state"), None),
+    "state a list": changed(CONV, ("optimizer", "state"), [[0, 0], [0, 0]]),
+    "velocity in adam's state": changed(
+        CONV, ("optimizer", "state"), {"velocity_W1": [[0, 0], [0, 0]]}
+    ),
+    "m_hat in the state": changed(CONV, ("optimizer", "state"), {"m_hat_W1": [[0, 0], [0, 0]]}),
+    "state of an unknown parameter": changed(CONV, ("optimizer", "state"), {"m_c1": [0]}),
+    "state a number": changed(CONV, ("optimizer", "state"), {"m_b1": 0.5}),
+    "state as words": changed(CONV, ("optimizer", "state"), {"m_b1": ["zero"]}),
+    "state for sgd": changed(CONV, ("optimizer",), {"state": {"m_b1": [0]}}),
+    # parameters, x and y of the new kinds of problem
+    "parameter Wz1": changed(RNN, ("parameters", "Wz1"), [[1.0]]),
+    "parameter Wxh1": changed(RNN, ("parameters", "Wxh1"), [[1.0]]),
+    "Wx1 a flat list": changed(RNN, ("parameters", "Wx1"), [0.5, -0.3, 0.2, 0.4]),
+    "Wh1 a number": changed(RNN, ("parameters", "Wh1"), 0.5),
+    "conv W1 a flat list": changed(CONV, ("parameters", "W1"), [1, 0, 0, -1]),
+    "conv W1 of five dimensions": changed(CONV, ("parameters", "W1"), [[[[[1, 0], [0, -1]]]]]),
+    "conv W1 with words": changed(CONV, ("parameters", "W1"), [[1, 0], [0, "minus one"]]),
+    "frozen Wz1": changed(RNN, ("frozen",), ["Wz1"]),
+    "image with an empty row": changed(CONV, ("x", 2), []),
+    "image with a word": changed(CONV, ("x", 0, 0), "one"),
+    "image with a boolean": changed(CONV, ("x", 0, 0), True),
+    "image null": changed(CONV, ("x",), None),
+    "sequence with a null": changed(RNN, ("x", 1, 0), None),
+    "sequence targets null": changed(RNN, ("y",), None),
 }
 
 
@@ -459,12 +599,110 @@ VALID = {
     "points by alias as text": changed(A4, ("grading", "points"), {"W1'": "0.5", "δ1": 1}),
     "grading empty": changed(A4, ("grading",), {}),
     "custom activation": changed(A4, ("network", "layers", 0, "activation"), "x**2/2 - 3*tanh(x)"),
+    # conv2d, pooling, flatten
+    "conv2d problem": CONV,
+    "dense layer with its type": changed(CONV, ("network", "layers", 3, "type"), "dense"),
+    "conv2d with every key": changed(
+        CONV,
+        ("network", "layers", 0),
+        {
+            **dict.fromkeys(["type"], "conv2d"),
+            **{"channels": 1, "in_channels": 1, "kernel": [2, 2], "stride": 1, "padding": 0},
+            **{"activation": "relu(x) + sin(x)", "bias": True},
+        },
+    ),
+    "conv2d default activation": changed(CONV, ("network", "layers", 0, "activation")),
+    "conv2d kernel whole float": changed(CONV, ("network", "layers", 0, "kernel"), 2.0),
+    "conv2d without bias": changed(
+        changed(CONV, ("network", "layers", 0, "bias"), False), ("parameters", "b1")
+    ),
+    "avgpool2d": changed(CONV, ("network", "layers", 1, "type"), "avgpool2d"),
+    "pooling with every key": changed(
+        CONV,
+        ("network", "layers", 1),
+        {"type": "maxpool2d", "kernel": [2, 2], "stride": 1, "padding": 0},
+    ),
+    "input as whole floats": changed(CONV, ("network", "input"), [1.0, 4.0, 4.0]),
+    "conv W1 of four dimensions": changed(CONV, ("parameters", "W1"), [[[[1, 0], [0, -1]]]]),
+    "conv W1 of three dimensions": changed(  # one output channel, two input channels
+        changed(CONV, ("network", "input"), [2, 4, 4]),
+        ("parameters", "W1"),
+        [[[1, 0], [0, -1]], [[0, 1], [1, 0]]],
+    )
+    | {"x": [CONV["x"], CONV["x"]]},
+    "conv W1 as text": changed(CONV, ("parameters", "W1"), [["1", "0"], ["0", "-1e0"]]),
+    "image with its channel axis": changed(CONV, ("x",), [CONV["x"]]),
+    "image as text": changed(CONV, ("x", 0, 0), "1e0"),
+    "batch of images": changed(CONV, ("x",), [CONV["x"]] * 2) | {"y": [[1, 0], [0, 1]]},
+    "batch of images with channel axes": changed(CONV, ("x",), [[CONV["x"]]] * 2)
+    | {"y": [[1, 0], [[0], [1]]]},
+    "conv2d init": changed(CONV, ("parameters",)) | {"init": {"seed": 1}},
+    # rnn
+    "rnn problem": RNN,
+    "rnn with every key": changed(
+        RNN,
+        ("network", "layers", 0),
+        {"type": "rnn", "units": 2, "activation": "relu", "bias": True, "output": "every"}
+        | {"h0": [0.1, "-0.1"]},
+    ),
+    "rnn h0 null": changed(RNN, ("network", "layers", 0, "h0"), None),
+    "rnn h0 column": changed(RNN, ("network", "layers", 0, "h0"), [[0.1], [0.2]]),
+    "rnn output last": changed(RNN, ("network", "layers", 0, "output"), "last") | {"y": [0.5]},
+    "rnn batch of sequences": changed(RNN, ("x",), [RNN["x"]] * 2) | {"y": [RNN["y"]] * 2},
+    "rnn targets as lists": changed(RNN, ("y",), [[0.5], [[-0.2]], "0.1"]),
+    "rnn batch of a sequence of columns": changed(
+        RNN, ("x",), [[[[1], [0]], [[0], [1]], [[1], ["1"]]]]
+    )
+    | {"y": [RNN["y"]]},
+    "rnn one input per step": changed(
+        changed(changed(RNN, ("network", "input"), 1), ("parameters", "Wx1"), [[0.5], [0.2]]),
+        ("x",),
+        [1, 0, 1],
+    ),
+    "rnn parameters as text": changed(RNN, ("parameters", "Wh1"), [["0.1", "2e-1"], [-0.2, 0.3]]),
+    "frozen Wx1 and Wh1": changed(RNN, ("frozen",), ["Wx1", "Wh1"]),
+    "rnn init": changed(RNN, ("parameters",)) | {"init": {"seed": 1, "scale": 0.1}},
+    # optimizers
+    **{
+        f"optimizer {name}": changed(A4, ("optimizer",), name)
+        for name in ("sgd", "momentum", "nesterov", "rmsprop", "adam")
+    },
+    "optimizer empty mapping": changed(A4, ("optimizer",), {}),
+    "sgd as a mapping": changed(A4, ("optimizer",), {"name": "sgd", "step": 3, "state": {}}),
+    "adam with everything": changed(
+        CONV,
+        ("optimizer",),
+        {"name": "adam", "beta1": "0.9", "beta2": 0.999, "epsilon": "1e-8", "step": 3.0}
+        | {"state": {"m_W1": [[0, 0], [0, 0]], "v_W1": [[[[0, 0], [0, 1e-4]]]], "v_b4": [0, 0]}},
+    ),
+    "beta1 0": changed(CONV, ("optimizer", "beta1"), 0),
+    "beta1 -0 as text": changed(CONV, ("optimizer", "beta1"), "-0"),
+    "epsilon as text": changed(CONV, ("optimizer", "epsilon"), "1e-6"),
+    "rmsprop with settings": changed(
+        A4, ("optimizer",), {"name": "rmsprop", "rho": 0.5, "epsilon": 1e-6}
+    )
+    | {"frozen": ["b1"]},
+    "momentum with state": changed(
+        RNN,
+        ("optimizer",),
+        {"name": "momentum", "momentum": 0.5, "step": 2}
+        | {"state": {"velocity_Wx1": [[0.1, 0], [0, "0"]], "velocity_b1": [0, 0]}},
+    ),
+    "nesterov momentum 0": changed(RNN, ("optimizer",), {"name": "nesterov", "momentum": 0}),
 }
 
 
 @pytest.mark.parametrize("doc", VALID.values(), ids=VALID.keys())
 def test_valid_problems_are_accepted_by_both(doc: Any) -> None:
     assert loader_accepts(doc)
+    assert schema_errors("problem", doc) == []
+
+
+@pytest.mark.parametrize("doc", [CONV, RNN], ids=["conv2d", "rnn"])
+def test_conv_and_rnn_problems_validate(doc: Any) -> None:
+    problem = problem_from_dict(doc)
+    assert problem.layers[0].kind in ("conv2d", "rnn")
+    assert problem.optimizer.name in ("adam", "momentum")
     assert schema_errors("problem", doc) == []
 
 
@@ -483,7 +721,8 @@ def nodes(doc: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...
 
 
 _WORDS = "abc 1e-3 -1e-3 0 -0 +2 .5 1. 3 softmax relu mean sum mse uniform normal none element"
-_WORDS += " W1 b1 b2 c1 Z1 decimals"
+_WORDS += " W1 b1 b2 c1 Z1 decimals W4 Wx1 Wh1 sgd adam momentum rnn conv2d avgpool2d flatten"
+_WORDS += " dense every last m_W1 v_b1 velocity_Wx1 beta1 epsilon"
 _SCALARS = st.one_of(
     st.none(),
     st.booleans(),
@@ -496,20 +735,28 @@ _VALUES = st.one_of(
     st.lists(_SCALARS, max_size=4),
     st.lists(st.lists(st.integers(-1, 3), max_size=4), max_size=4),
     st.dictionaries(
-        st.sampled_from(["seed", "scale", "decimals", "rtol", "atol", "sigfigs", "Z1", "W1"]),
+        st.sampled_from(
+            [
+                *("seed", "scale", "decimals", "rtol", "atol", "sigfigs", "Z1", "W1"),
+                *("name", "beta1", "epsilon", "momentum", "step", "m_W1", "velocity_b1", "type"),
+            ]
+        ),
         _SCALARS,
         max_size=3,
     ),
 )
 _KEYS = st.one_of(
     st.sampled_from(["extra", "Name", "init", "seed", "units", "bias", "W3", "b0", "W01", "rtol"]),
+    # the new keys; not h0, which the loader reads as zeros when false, 0, "" (see schema.py)
+    st.sampled_from(["type", "kernel", "stride", "padding", "channels", "in_channels", "output"]),
+    st.sampled_from(["optimizer", "name", "beta1", "rho", "epsilon", "step", "state", "Wx1"]),
     st.text(min_size=1, max_size=5),
 )
 
 
 @st.composite
 def mutated(draw: st.DrawFn) -> Any:
-    doc = copy.deepcopy(draw(st.sampled_from([A4, XOR, CLASSIC])))
+    doc = copy.deepcopy(draw(st.sampled_from([A4, XOR, CLASSIC, CONV, RNN])))
     for _ in range(draw(st.integers(1, 3))):
         places = list(nodes(doc))
         kind = draw(st.sampled_from(["drop", "replace", "add"]))
