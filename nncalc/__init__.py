@@ -9,11 +9,13 @@ The library API, usable without the CLI (and in notebooks)::
     result = nncalc.grade(problem, {"H": [2.3257, 0.6929, 1.1646]})  # a StudentResult
     result.score, result.max_score, result.items  # ItemResults, one per quantity
     nncalc.grade(problem, "answers.yaml")  # or an answers file
+    run = nncalc.train(problem, 100)  # 100 updates: run.history, run.solution (the last)
 
 * :func:`load_problem` (a file) and :func:`problem_from_dict` (a mapping) give a
   validated :class:`Problem`; :func:`solve` gives its :class:`Solution`, a list of
   :class:`Step` (phase, name, label, equation, value); :func:`gradcheck` checks the
-  gradients by finite differences.
+  gradients by finite differences; :func:`train` applies several updates (a
+  :class:`Run`: the loss history, the last update's solution, the final problem).
 * :func:`grade` grades answers (an answers file, or a mapping of names to values)
   against a problem, as ``nncalc verify`` does, and gives a :class:`StudentResult`
   (``score``, ``max_score``, ``full_marks``, ``items``: :class:`ItemResult` with
@@ -37,6 +39,7 @@ __all__ = [
     "NncalcError",
     "NumericError",
     "Problem",
+    "Run",
     "Solution",
     "Step",
     "StudentResult",
@@ -45,6 +48,7 @@ __all__ = [
     "load_problem",
     "problem_from_dict",
     "solve",
+    "train",
 ]
 
 if TYPE_CHECKING:
@@ -53,6 +57,7 @@ if TYPE_CHECKING:
     from nncalc.finite_diff import gradcheck
     from nncalc.problem import Problem, load_problem, problem_from_dict
     from nncalc.results import ItemResult, StudentResult
+    from nncalc.training import Run, train
 
 _LAZY = {
     "Solution": "nncalc.engine",
@@ -65,6 +70,8 @@ _LAZY = {
     "grade": "nncalc.api",
     "ItemResult": "nncalc.results",
     "StudentResult": "nncalc.results",
+    "Run": "nncalc.training",
+    "train": "nncalc.training",
 }
 
 

@@ -7,7 +7,10 @@ a named :class:`Step` with the equation that produced it.
 Conventions (as in the reference course): samples are columns, so for layer l
 ``Z{l} = W{l}·A{l-1} + b{l}`` with W of shape (units, inputs) and Z of shape
 (units, batch).  ``delta{l}`` is ∂loss/∂Z{l} for the *reduced* loss (mean or sum
-over the batch), so the gradients need no further scaling.
+over the batch), so the gradients need no further scaling.  Feature maps are
+(batch, channels, height, width) (see :mod:`nncalc.layers`); an rnn keeps one
+(units, batch) column block per time step, named ``A1_t3`` and so on, and the
+dense layers above it see the steps side by side as extra columns.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import numpy as np
 
 from nncalc import layers
 from nncalc.errors import NumericError
-from nncalc.formula import Formula, grad, sym
+from nncalc.formula import Formula, grad, param_symbol, sym
 from nncalc.names import canonical_name
 from nncalc.optimizers import prev
 from nncalc.work import worked
@@ -458,7 +461,7 @@ class Network:
             return [f"A{i - 1}_t{t}" for t in steps]
         return [f"A{i - 1}"]
 
-    def _input(self, i: int, v: dict[str, Any]) -> Any:
+    def layer_input(self, i: int, v: dict[str, Any]) -> Any:
         """Layer i's input: A_{i-1}; after an rnn, h_t side by side (every step) or h_T."""
         names = self._input_names(i)
         if not names:
@@ -528,11 +531,11 @@ class Network:
         match kind:
             # Dense layer: Z_l = W_l·A_{l-1} + b_l ...
             case "Z" if layer and layer.kind == "dense":
-                z = v[f"W{i}"] @ self._input(i, v)
+                z = v[f"W{i}"] @ self.layer_input(i, v)
                 return z + v[f"b{i}"][:, None] if layer.bias else z
             # ... so ∂L/∂W_l = δ_l·A_{l-1}ᵀ, ∂L/∂b_l = Σ_batch δ_l, ∂L/∂A_{l-1} = W_lᵀ·δ_l.
             case "dW" if layer and layer.kind == "dense":
-                return v[f"delta{i}"] @ self._input(i, v).T
+                return v[f"delta{i}"] @ self.layer_input(i, v).T
             case "db" if layer and layer.kind != "conv2d":
                 return v[f"delta{i}"].sum(axis=1) if layer.kind == "dense" else self._sum_t(i, v)
             case "dA" if i < L and self.layer(i + 1).kind == "dense":
@@ -540,13 +543,15 @@ class Network:
             # Convolution: Z_l = W_l ⋆ A_{l-1} + b_l (cross-correlation, stride s, padding p) ...
             case "Z":
                 assert layer is not None
-                z = layers.conv_forward(self._input(i, v), v[f"W{i}"], layer.stride, layer.padding)
+                z = layers.conv_forward(
+                    self.layer_input(i, v), v[f"W{i}"], layer.stride, layer.padding
+                )
                 return z + v[f"b{i}"][None, :, None, None] if layer.bias else z
             # ... so ∂L/∂W_l = A_{l-1} ⋆ δ_l, ∂L/∂b_l = Σ δ_l over batch and positions, and
             # ∂L/∂A_{l-1} = δ_l full-convolved with W_l (each window sends δ·W back).
             case "dW":
                 assert layer is not None
-                a = self._input(i, v)
+                a = self.layer_input(i, v)
                 return layers.conv_grad_kernel(
                     a, v[f"delta{i}"], layer.kernel, layer.stride, layer.padding
                 )
@@ -565,7 +570,7 @@ class Network:
             # to the entry that won the max (or is shared equally).  Flatten: a reshape.
             case "A" if layer and layer.kind == "maxpool2d":
                 return layers.maxpool_forward(
-                    self._input(i, v), layer.kernel, layer.stride, layer.padding
+                    self.layer_input(i, v), layer.kernel, layer.stride, layer.padding
                 )
             case "dA" if i < L and self.layer(i + 1).kind == "maxpool2d":
                 above = self.layer(i + 1)
@@ -574,7 +579,7 @@ class Network:
                 )
             case "A" if layer and layer.kind == "avgpool2d":
                 return layers.avgpool_forward(
-                    self._input(i, v), layer.kernel, layer.stride, layer.padding
+                    self.layer_input(i, v), layer.kernel, layer.stride, layer.padding
                 )
             case "dA" if i < L and self.layer(i + 1).kind == "avgpool2d":
                 above = self.layer(i + 1)
@@ -582,7 +587,7 @@ class Network:
                     v[f"dA{i + 1}"], v[f"A{i}"].shape, above.kernel, above.stride, above.padding
                 )
             case "A" if layer and layer.kind == "flatten":
-                a = self._input(i, v)
+                a = self.layer_input(i, v)
                 return a.reshape(a.shape[0], -1).T  # one column per sample, C·H·W entries
             case "dA" if i < L and self.layer(i + 1).kind == "flatten":
                 return v[f"dA{i + 1}"].T.reshape(-1, *self.layer(i).shape)
@@ -608,9 +613,9 @@ class Network:
             case "delta_t":
                 return v[f"dA{i}_t{t}"] * v[f"fprime{i}_t{t}"]
             case "dWx":
-                return sum(v[f"delta{i}_t{s}"] @ v[f"A0_t{s}"].T for s in self._times())
+                return sum(v[f"delta{i}_t{s}"] @ v[f"A0_t{s}"].T for s in self.times())
             case "dWh":
-                return sum(v[f"delta{i}_t{s}"] @ v[f"A{i}_t{s - 1}"].T for s in self._times())
+                return sum(v[f"delta{i}_t{s}"] @ v[f"A{i}_t{s - 1}"].T for s in self.times())
             # Activation: A_l = f(Z_l), and backward δ_l = ∂L/∂A_l ⊙ f'(Z_l) (or through
             # softmax's Jacobian).
             case "A":
@@ -646,11 +651,11 @@ class Network:
                 return self.optimizer.compute(state, param, v, self.problem.learning_rate)
         raise KeyError(name)
 
-    def _times(self) -> range:
+    def times(self) -> range:
         return range(1, self.steps + 1)
 
     def _sum_t(self, i: int, v: dict[str, Any]) -> Any:
-        return sum(v[f"delta{i}_t{s}"].sum(axis=1) for s in self._times())
+        return sum(v[f"delta{i}_t{s}"].sum(axis=1) for s in self.times())
 
     def _step_columns(self, grad_above: Any, t: int) -> Any:
         """The columns of ∂L/∂A (from the layer above) that belong to step t (0 if none)."""
@@ -725,7 +730,7 @@ class Network:
                 "db": Formula(f"δ{i}_t", rf"\delta_{{{i}}}^{{(t)}}"),
             }[kind]
             total = Formula(f"Σ_t {each.text}", rf"\sum_t {each.latex}")
-            return grad(_param_formula(kind[1:], i)).eq(total)
+            return grad(param_symbol(f"{kind[1:]}{i}")).eq(total)
         if kind == "loss":
             f = self.loss.formula
             lead = Formula("", "")
@@ -775,14 +780,16 @@ class Network:
             assert a_in is not None
             return grad(sym("W", i)).eq(_delta(i) @ a_in.T)
         if kind == "db":
-            where = "b" if layer and layer.kind == "dense" else "b,p,q"
+            where = "b,p,q" if layer and layer.kind == "conv2d" else "b"
+            if self.problem.recurrent and self.layer(1).output == "every":
+                where = "t" if batch == 1 else "b,t"
             sums = Formula(f"Σ_{where} {_delta(i).text}", rf"\sum_{{{where}}} {_delta(i).latex}")
             single = layer is not None and layer.kind == "dense" and self.problem.y.shape[1] == 1
             return grad(sym("b", i)).eq(_delta(i) if single else sums)
         # the update
         param = param_of(name)
         if param in self.problem.frozen:
-            old = _param_formula(param.rstrip("0123456789"), i)
+            old = param_symbol(param)
             return Formula(f"{param}'", f"{old.latex}'").eq(Formula(f"{param} (frozen)", old.latex))
         state = kind.rpartition("_")[0] if not kind.endswith("new") else "new"
         return self.optimizer.equation(state, param, self.problem.learning_rate)
@@ -871,12 +878,6 @@ def _squeeze_kernel(value: Any) -> Any:
 
 def _z_t(layer: int, t: int) -> Formula:
     return Formula(f"Z{layer}_t{t}", rf"Z_{{{layer}}}^{{({t})}}")
-
-
-def _param_formula(letters: str, layer: int) -> Formula:
-    from nncalc.formula import param_symbol
-
-    return param_symbol(f"{letters}{layer}")
 
 
 def _pool_formula(layer: Layer, a: Formula) -> Formula:

@@ -292,6 +292,8 @@ class Grader:
         want = _shape_text(expected)
         if value.shape == expected:
             return _Read(value)
+        if _without_leading_ones(value.shape) == _without_leading_ones(expected):
+            return _Read(value.reshape(expected))  # a one-channel map written as 1×H×W
         if value.size == int(np.prod(expected)) and _is_flat(value.shape) and _is_flat(expected):
             return _Read(value.reshape(expected))  # a vector written as a row or a column
         if len(expected) == 2 and value.shape == expected[::-1]:
@@ -378,10 +380,8 @@ class Grader:
                     lambda w: np.exp(w[f"Z{i}"]),
                 )
             )
-        if kind in ("fprime", "delta") and isinstance(act, Elementwise):
-            fprime_slips = self._fprime_slips(i, act, trig)
-            if kind == "fprime":
-                slips += fprime_slips
+        if kind in ("fprime", "fprime_t") and isinstance(act, Elementwise):
+            slips += self._fprime_slips(name, act, trig)
         if kind == "delta" and i == p.depth and net.fast_output:
             slips.append(
                 ("sign flipped: δ = y − ŷ instead of ŷ − y", lambda w: -net.compute(name, w))
@@ -418,7 +418,7 @@ class Grader:
 
         def conv(w: Values, flip: bool, bias: bool) -> Any:
             kernel = w[f"W{i}"][:, :, ::-1, ::-1] if flip else w[f"W{i}"]
-            z = conv_forward(net._input(i, w), kernel, layer.stride, layer.padding)
+            z = conv_forward(net.layer_input(i, w), kernel, layer.stride, layer.padding)
             return z + w[f"b{i}"][None, :, None, None] if bias and layer.bias else z
 
         slips: list[Slip] = [
@@ -432,31 +432,32 @@ class Grader:
             slips.append((f"the bias b{i} seems left out", lambda w: conv(w, False, False)))
         return slips
 
-    def _fprime_slips(self, i: int, act: Elementwise, trig: bool) -> list[Slip]:
+    def _fprime_slips(self, name: str, act: Elementwise, trig: bool) -> list[Slip]:
+        z, a = name.replace("fprime", "Z", 1), name.replace("fprime", "A", 1)
         slips: list[Slip] = [
             (
-                f"derivative taken at the activation f'(A{i}) instead of the net input f'(Z{i})",
-                lambda w: act.derivative(w[f"A{i}"]),
+                f"derivative taken at the activation f'({a}) instead of the net input f'({z})",
+                lambda w: act.derivative(w[a]),
             ),
         ]
         if trig:
             slips.append(
                 (
                     "sin/cos evaluated in degrees; use radians",
-                    lambda w: act.derivative(w[f"Z{i}"], Variant(degrees=True)),
+                    lambda w: act.derivative(w[z], Variant(degrees=True)),
                 )
             )
         if act.f.has_step:
             slips.append(
                 (
                     "the ReLU part of the derivative is missing (relu'(x) = 1 for x > 0)",
-                    lambda w: act.derivative(w[f"Z{i}"], Variant(step=0.0)),
+                    lambda w: act.derivative(w[z], Variant(step=0.0)),
                 )
             )
             slips.append(
                 (
                     "ReLU's derivative taken as 1 everywhere (it is 0 for x ≤ 0)",
-                    lambda w: act.derivative(w[f"Z{i}"], Variant(step=1.0)),
+                    lambda w: act.derivative(w[z], Variant(step=1.0)),
                 )
             )
         return slips
@@ -524,7 +525,15 @@ def _is_flat(shape: tuple[int, ...]) -> bool:
 def _shape_text(shape: tuple[int, ...]) -> str:
     if not shape:
         return "a single number"
-    return f"a {'×'.join(map(str, shape))} matrix" if len(shape) > 1 else f"{shape[0]} numbers"
+    if len(shape) == 1:
+        return f"{shape[0]} numbers"
+    return f"a {'×'.join(map(str, shape))} {'matrix' if len(shape) == 2 else 'array'}"
+
+
+def _without_leading_ones(shape: tuple[int, ...]) -> tuple[int, ...]:
+    while len(shape) > 1 and shape[0] == 1:
+        shape = shape[1:]
+    return shape
 
 
 def _plain(value: Any) -> Any:

@@ -41,7 +41,7 @@ def worked(network: Network, name: str, values: dict[str, Any]) -> Work | None:
         return None
     if layer.units > MAX_ENTRIES or terms > MAX_TERMS:
         return None
-    source = network._input(i, values)  # (1, C, H, W)
+    source = network.layer_input(i, values)  # (1, C, H, W)
     cols = layers.windows(layers.pad(source, layer.padding), layer.kernel, layer.stride)[0]
     out = values[name][0]  # (C, oh, ow)
     where = _index_text(out.shape[0])
