@@ -885,10 +885,12 @@ def _pool_formula(layer: Layer, a: Formula) -> Formula:
         return Formula(f"flatten({a.text})", rf"\operatorname{{flatten}}({a.latex})")
     kh, kw = layer.kernel
     op = "max" if layer.kind == "maxpool2d" else "mean"
-    window = f"{kh}×{kw}, stride {layer.stride}"
+    sh, sw = layer.stride
+    stride = str(sh) if sh == sw else f"{sh}×{sw}"
+    window = f"{kh}×{kw}, stride {stride}"
     return Formula(
         f"{op} over each {window} window of {a.text}",
-        rf"\operatorname{{{op}pool}}_{{{kh}\times{kw},\,s={layer.stride}}}({a.latex})",
+        rf"\operatorname{{{op}pool}}_{{{kh}\times{kw},\,s={stride}}}({a.latex})",
     )
 
 

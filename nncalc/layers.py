@@ -24,9 +24,12 @@ def pad(a: np.ndarray, padding: int, value: float = 0.0) -> np.ndarray:
     return np.pad(a, widths, constant_values=value)
 
 
-def windows(a: np.ndarray, kernel: tuple[int, int], stride: int) -> np.ndarray:
+Pair = tuple[int, int]
+
+
+def windows(a: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
     """Every window of ``a`` (already padded): (batch, channels, out h, out w, kh, kw), a view."""
-    return sliding_window_view(a, kernel, axis=(2, 3))[:, :, ::stride, ::stride]
+    return sliding_window_view(a, kernel, axis=(2, 3))[:, :, :: stride[0], :: stride[1]]
 
 
 def output_size(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -36,8 +39,8 @@ def output_size(size: int, kernel: int, stride: int, padding: int) -> int:
 def _scatter(
     grads: Callable[[int, int], np.ndarray],
     shape: tuple[int, ...],
-    kernel: tuple[int, int],
-    stride: int,
+    kernel: Pair,
+    stride: Pair,
     padding: int,
 ) -> np.ndarray:
     """Add each window position's gradient back onto the input it came from (col2im).
@@ -52,7 +55,8 @@ def _scatter(
         for j in range(kw):
             g = grads(i, j)
             oh, ow = g.shape[2:]
-            out[:, :, i : i + stride * oh : stride, j : j + stride * ow : stride] += g
+            sh, sw = stride
+            out[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw] += g
     return out[:, :, padding : padding + h, padding : padding + w]
 
 
@@ -60,7 +64,7 @@ def _scatter(
 # conv2d: Z[b, o] = Σ_c W[o, c] ⋆ A[b, c] + bias[o]   (⋆: cross-correlation)
 
 
-def conv_forward(a: np.ndarray, w: np.ndarray, stride: int, padding: int) -> np.ndarray:
+def conv_forward(a: np.ndarray, w: np.ndarray, stride: Pair, padding: int) -> np.ndarray:
     """Z without the bias: each output entry is Σ (window ⊙ kernel) over channels and window."""
     cols = windows(pad(a, padding), w.shape[2:], stride)
     # (b, c, oh, ow, kh, kw) · (o, c, kh, kw) over c, kh, kw → (b, oh, ow, o)
@@ -68,7 +72,7 @@ def conv_forward(a: np.ndarray, w: np.ndarray, stride: int, padding: int) -> np.
 
 
 def conv_grad_kernel(
-    a: np.ndarray, delta: np.ndarray, kernel: tuple[int, int], stride: int, padding: int
+    a: np.ndarray, delta: np.ndarray, kernel: Pair, stride: Pair, padding: int
 ) -> np.ndarray:
     """∂L/∂W[o, c, i, j] = Σ_{b, p, q} δ[b, o, p, q] · A[b, c, p·s + i, q·s + j]  (A ⋆ δ)."""
     cols = windows(pad(a, padding), kernel, stride)
@@ -76,7 +80,7 @@ def conv_grad_kernel(
 
 
 def conv_grad_input(
-    delta: np.ndarray, w: np.ndarray, in_shape: tuple[int, ...], stride: int, padding: int
+    delta: np.ndarray, w: np.ndarray, in_shape: tuple[int, ...], stride: Pair, padding: int
 ) -> np.ndarray:
     """∂L/∂A = Σ_o δ[o] full-convolved with W[o] (each window sends δ·W back to its inputs)."""
     # (o, c, kh, kw) · (b, o, oh, ow) over o → (c, kh, kw, b, oh, ow): each window position
@@ -91,22 +95,18 @@ def conv_grad_input(
 # Pooling: A[b, c, p, q] = max (or mean) of its window; backward routes ∂L/∂A back
 
 
-def maxpool_forward(
-    a: np.ndarray, kernel: tuple[int, int], stride: int, padding: int
-) -> np.ndarray:
+def maxpool_forward(a: np.ndarray, kernel: Pair, stride: Pair, padding: int) -> np.ndarray:
     return windows(pad(a, padding, -np.inf), kernel, stride).max(axis=(4, 5))
 
 
-def maxpool_winners(
-    a: np.ndarray, kernel: tuple[int, int], stride: int, padding: int
-) -> np.ndarray:
+def maxpool_winners(a: np.ndarray, kernel: Pair, stride: Pair, padding: int) -> np.ndarray:
     """The flat index (i·kw + j) of each window's maximum; the first one on ties."""
     cols = windows(pad(a, padding, -np.inf), kernel, stride)
     return cols.reshape(*cols.shape[:4], -1).argmax(axis=4)
 
 
 def maxpool_backward(
-    grad: np.ndarray, a: np.ndarray, kernel: tuple[int, int], stride: int, padding: int
+    grad: np.ndarray, a: np.ndarray, kernel: Pair, stride: Pair, padding: int
 ) -> np.ndarray:
     """∂L/∂A_prev: each window's ∂L/∂A goes to the entry that won the max, 0 elsewhere."""
     won = maxpool_winners(a, kernel, stride, padding)
@@ -114,14 +114,12 @@ def maxpool_backward(
     return _scatter(lambda i, j: grad * (won == i * kw + j), a.shape, kernel, stride, padding)
 
 
-def avgpool_forward(
-    a: np.ndarray, kernel: tuple[int, int], stride: int, padding: int
-) -> np.ndarray:
+def avgpool_forward(a: np.ndarray, kernel: Pair, stride: Pair, padding: int) -> np.ndarray:
     return windows(pad(a, padding), kernel, stride).mean(axis=(4, 5))
 
 
 def avgpool_backward(
-    grad: np.ndarray, shape: tuple[int, ...], kernel: tuple[int, int], stride: int, padding: int
+    grad: np.ndarray, shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: int
 ) -> np.ndarray:
     """∂L/∂A_prev: each window's ∂L/∂A shared equally, 1/(kh·kw) to every entry."""
     share = grad / (kernel[0] * kernel[1])

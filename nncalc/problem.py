@@ -100,7 +100,7 @@ class Layer:
     shape: tuple[int, ...] = ()
     in_shape: tuple[int, ...] = ()
     kernel: tuple[int, int] = (1, 1)  # conv2d and pooling window (height, width)
-    stride: int = 1
+    stride: tuple[int, int] = (1, 1)  # (down, across)
     padding: int = 0
     output: str = "every"  # rnn: the next layer reads h_t at "every" step or the "last"
     h0: tuple[float, ...] = ()  # rnn: the state before the first step
@@ -125,13 +125,13 @@ class Layer:
             return f"{self.units} ({self.activation})"
         if self.kind == "conv2d":
             kh, kw = self.kernel
-            extra = (f", stride {self.stride}" if self.stride != 1 else "") + (
+            extra = (f", stride {_pair_text(self.stride)}" if self.stride != (1, 1) else "") + (
                 f", padding {self.padding}" if self.padding else ""
             )
             return f"conv2d {kh}×{kw}{extra} → {size} ({self.activation})"
         if self.kind in ("maxpool2d", "avgpool2d"):
             kh, kw = self.kernel
-            return f"{self.kind} {kh}×{kw}, stride {self.stride} → {size}"
+            return f"{self.kind} {kh}×{kw}, stride {_pair_text(self.stride)} → {size}"
         if self.kind == "flatten":
             return f"flatten → {size}"
         return f"rnn {self.units} ({self.activation}, output {self.output})"
@@ -516,8 +516,8 @@ class _Validator:
             return Layer(size, "", None, False, kind, (size,), in_shape)
         if kind in ("maxpool2d", "avgpool2d"):
             spec = self.mapping(spec, path, LAYER_KEYS[kind], ("kernel",))
-            kernel = self.kernel(spec["kernel"], f"{path}.kernel")
-            stride = self.integer(spec.get("stride", kernel[0]), f"{path}.stride", 1, 1000)
+            kernel = self.pair(spec["kernel"], f"{path}.kernel")
+            stride = self.pair(spec.get("stride", list(kernel)), f"{path}.stride")
             padding = self.integer(spec.get("padding", 0), f"{path}.padding", 0, 1000)
             if 2 * padding > min(kernel):
                 raise self.fail(
@@ -541,8 +541,8 @@ class _Validator:
             channels = self.integer(spec["channels"], f"{path}.channels", 1, lim.max_units)
             if "in_channels" in spec:
                 self.integer(spec["in_channels"], f"{path}.in_channels", in_shape[0], in_shape[0])
-            kernel = self.kernel(spec["kernel"], f"{path}.kernel")
-            stride = self.integer(spec.get("stride", 1), f"{path}.stride", 1, 1000)
+            kernel = self.pair(spec["kernel"], f"{path}.kernel")
+            stride = self.pair(spec.get("stride", 1), f"{path}.stride")
             padding = self.integer(spec.get("padding", 0), f"{path}.padding", 0, 1000)
             shape = self.maps(channels, in_shape, kernel, stride, padding, path)
             weights = channels * in_shape[0] * kernel[0] * kernel[1]
@@ -602,7 +602,8 @@ class _Validator:
                 line=self.doc.line(f"{path}.activation"),
             ) from None
 
-    def kernel(self, value: Any, path: str) -> tuple[int, int]:
+    def pair(self, value: Any, path: str) -> tuple[int, int]:
+        """A window size or stride: n (n × n) or [height, width]."""
         if isinstance(value, (list, tuple)):
             if len(value) != 2:
                 raise self.fail(path, f"expected a size or [height, width], got {_shape_of(value)}")
@@ -616,7 +617,7 @@ class _Validator:
         channels: int,
         in_shape: tuple[int, ...],
         kernel: tuple[int, int],
-        stride: int,
+        stride: tuple[int, int],
         padding: int,
         path: str,
     ) -> tuple[int, int, int]:
@@ -632,8 +633,8 @@ class _Validator:
             )
         shape = (
             channels,
-            output_size(h, kernel[0], stride, padding),
-            output_size(w, kernel[1], stride, padding),
+            output_size(h, kernel[0], stride[0], padding),
+            output_size(w, kernel[1], stride[1], padding),
         )
         if math.prod(shape) > self.limits.max_entries:
             raise self.fail(path, f"expected at most {self.limits.max_entries} outputs")
@@ -896,7 +897,17 @@ class _Validator:
         for key, entry in given.items():
             shape = parameters[carried[key]].shape
             state[key] = self.tensor(entry, f"optimizer.state.{key}", shape, f"as {carried[key]}")
+            if key.startswith(("sq_", "v_")) and (state[key] < 0).any():
+                raise self.fail(
+                    f"optimizer.state.{key}",
+                    "expected numbers ≥ 0 (a running mean of squared gradients), "
+                    f"got {float(state[key].min()):g}",
+                )
         return Optimizer(name, hyper, step, state)
+
+
+def _pair_text(pair: tuple[int, int]) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
 
 
 def _parameter_note(name: str, layer: Layer) -> str:

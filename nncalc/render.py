@@ -275,7 +275,7 @@ def layer_summary(layer: Layer) -> dict[str, Any]:
     if layer.kind == "conv2d":
         summary["channels"] = layer.shape[0]
     if layer.kind in ("conv2d", "maxpool2d", "avgpool2d"):
-        summary.update(kernel=list(layer.kernel), stride=layer.stride, padding=layer.padding)
+        summary.update(kernel=list(layer.kernel), stride=list(layer.stride), padding=layer.padding)
     if layer.weighted:
         summary.update(activation=layer.activation, bias=layer.bias)
     if layer.kind == "rnn":

@@ -241,7 +241,7 @@ def _window(description: str) -> Schema:
 
 
 def _stride(description: str, default: int | None) -> Schema:
-    schema: Schema = {"description": description, "type": "integer", "minimum": 1, "maximum": 1000}
+    schema = _window(description)
     if default is not None:
         schema["default"] = default
     return schema
@@ -289,7 +289,9 @@ def _conv2d() -> Schema:
                 "the channels of its input, as a check (they follow from the layer before)"
             ),
             "kernel": _window("the size of the kernel: k (k × k) or [height, width]"),
-            "stride": _stride("the step of the kernel across the input (default 1)", 1),
+            "stride": _stride(
+                "the step of the kernel across the input: s or [down, across] (default 1)", 1
+            ),
             "padding": _padding("rows and columns of zeros around each input map (default 0)"),
             "activation": _activation(default="identity"),
             "bias": _bias(),
@@ -312,7 +314,9 @@ def _pooling() -> Schema:
                 "enum": ["maxpool2d", "avgpool2d"],
             },
             "kernel": _window("the size of the window: k (k × k) or [height, width]"),
-            "stride": _stride("the step of the window (default: the window's height)", None),
+            "stride": _stride(
+                "the step of the window: s or [down, across] (default: the window's size)", None
+            ),
             "padding": _padding(
                 "rows and columns of padding around each map, at most half the window "
                 "(default 0; max pooling pads with −∞, average pooling with zeros)"

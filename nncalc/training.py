@@ -43,6 +43,7 @@ def train(problem: Problem, steps: int) -> Run:
         )
     network = Network(problem)
     plan = network.plan()
+    updates = ["loss", *(name for phase, name in plan if phase == "update")]
     values = network.given()
     history: list[float] = []
     with np.errstate(all="ignore"):  # a run that diverges is reported by _diverged
@@ -54,7 +55,9 @@ def train(problem: Problem, steps: int) -> Run:
                 for phase, name in plan:
                     if phase == "forward" or not last_loss:
                         values[name] = network.compute(name, values)
-                finite = bool(np.isfinite(values["loss"]))
+                checked = ["loss"] if last_loss else updates
+                # A sum is finite only if every entry is: one cheap check per quantity.
+                finite = all(np.isfinite(np.sum(values[name])) for name in checked)
             except NumericError:  # e.g. log 0 in the loss
                 finite = False
             if not finite:

@@ -77,8 +77,8 @@ def worked(network: Network, name: str, values: dict[str, Any]) -> Work | None:
                 lines.append(f"{name}{where(c, p, q)} = mean({shown}) = {total}")
                 continue
             won = int(np.argmax(window))
-            r = p * layer.stride + won // kw - layer.padding
-            s = q * layer.stride + won % kw - layer.padding
+            r = p * layer.stride[0] + won // kw - layer.padding
+            s = q * layer.stride[1] + won % kw - layer.padding
             lines.append(
                 f"{name}{where(c, p, q)} = max({shown}) = {total}, from {below}{where(c, r, s)}"
             )
