@@ -381,7 +381,7 @@ class Network:
         self.fast_output = _fast_output_delta(self.acts[-1], self.loss)
         self.symbols = Symbols(problem)
         self.optimizer = problem.optimizer
-        self.steps = problem.time_steps  # T, the length of an rnn's input sequence
+        self.time_steps = problem.time_steps  # T, the length of an rnn's input sequence
         self.batch = batch
 
     def layer(self, i: int) -> Layer:
@@ -391,7 +391,7 @@ class Network:
 
     def plan(self) -> list[tuple[str, str]]:
         """(phase, name) of every quantity, in the order a worked solution computes them."""
-        L, T = self.depth, self.steps  # noqa: N806 - as in the formulas
+        L, T = self.depth, self.time_steps  # noqa: N806 - as in the formulas
         steps = []
         for i, layer in enumerate(self.layers, start=1):
             if layer.kind == "rnn":
@@ -439,7 +439,7 @@ class Network:
         values: dict[str, Any] = {"A0": p.x, "y": p.y, "t": p.optimizer.step, **p.parameters}
         if p.recurrent:
             B = self.batch  # noqa: N806
-            for t in range(1, self.steps + 1):
+            for t in range(1, self.time_steps + 1):
                 values[f"A0_t{t}"] = p.x[:, (t - 1) * B : t * B]
             h0 = np.asarray(self.layer(1).h0, dtype=float)[:, None]
             values["A1_t0"] = np.repeat(h0, B, axis=1)
@@ -457,7 +457,7 @@ class Network:
             return []
         below = self.layer(i - 1)
         if below.kind == "rnn":
-            steps = range(1, self.steps + 1) if below.output == "every" else [self.steps]
+            steps = range(1, self.time_steps + 1) if below.output == "every" else [self.time_steps]
             return [f"A{i - 1}_t{t}" for t in steps]
         return [f"A{i - 1}"]
 
@@ -471,7 +471,7 @@ class Network:
     def inputs(self, name: str) -> list[str]:
         """The computed quantities (not x, y or parameters) that ``name``'s rule reads."""
         kind, i = split_name(name)
-        L, T, t = self.depth, self.steps, time_step(name)  # noqa: N806
+        L, T, t = self.depth, self.time_steps, time_step(name)  # noqa: N806
         if kind == "Z":
             return self._input_names(i)
         if kind in ("A", "fprime") and self.layer(i).weighted:
@@ -604,7 +604,7 @@ class Network:
             case "dA_t":
                 assert layer is not None
                 above = self._step_columns(v[f"dA{i}"], t)
-                if t < self.steps:
+                if t < self.time_steps:
                     above = above + v[f"Wh{i}"].T @ v[f"delta{i}_t{t + 1}"]
                 return above
             case "fprime_t":
@@ -652,7 +652,7 @@ class Network:
         raise KeyError(name)
 
     def times(self) -> range:
-        return range(1, self.steps + 1)
+        return range(1, self.time_steps + 1)
 
     def _sum_t(self, i: int, v: dict[str, Any]) -> Any:
         return sum(v[f"delta{i}_t{s}"].sum(axis=1) for s in self.times())
@@ -662,7 +662,7 @@ class Network:
         B = self.batch  # noqa: N806
         if self.layer(1).output == "every":
             return grad_above[:, (t - 1) * B : t * B]
-        return grad_above if t == self.steps else np.zeros_like(grad_above)
+        return grad_above if t == self.time_steps else np.zeros_like(grad_above)
 
     # -- how each rule is written --------------------------------------------------
 
@@ -707,9 +707,9 @@ class Network:
                 f"∂L/∂A{i}[t={t}]",
                 rf"\left.\frac{{\partial L}}{{\partial A_{{{i}}}}}\right|_{{t={t}}}",
             )
-            if self.layer(i).output == "last" and t < self.steps:
+            if self.layer(i).output == "last" and t < self.time_steps:
                 from_above = Formula("0", "0")
-            if t < self.steps:
+            if t < self.time_steps:
                 from_above = from_above + (Formula(f"Wh{i}", f"W_{{h,{i}}}").T @ _delta(i, t + 1))
             return grad(s.a(i, t)).eq(from_above)
         if kind == "fprime_t":
@@ -738,7 +738,7 @@ class Network:
                 lead = Formula("(1/B) Σ_b ", r"\frac{1}{B}\sum_b ")
             elif batch > 1:
                 lead = Formula("Σ_b ", r"\sum_b ")
-            if self.problem.recurrent and self.layer(1).output == "every" and self.steps > 1:
+            if self.problem.recurrent and self.layer(1).output == "every" and self.time_steps > 1:
                 lead = Formula(lead.text + "Σ_t ", lead.latex + r"\sum_t ")
             return Formula("L", "L").eq(Formula(lead.text + f.text, lead.latex + f.latex))
         if kind == "dA" and i == L:
@@ -799,7 +799,7 @@ class Network:
         if len(names) > 1:
             return Formula("[h_1 … h_T]", r"[h_1 \dots h_T]")
         if names and "_t" in names[0]:
-            return self.symbols.a(i - 1, self.steps)
+            return self.symbols.a(i - 1, self.time_steps)
         return self.symbols.a(i - 1)
 
     def _output_delta_formula(self, per_batch: Formula) -> Formula:

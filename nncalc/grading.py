@@ -292,8 +292,8 @@ class Grader:
         want = _shape_text(expected)
         if value.shape == expected:
             return _Read(value)
-        if _without_leading_ones(value.shape) == _without_leading_ones(expected):
-            return _Read(value.reshape(expected))  # a one-channel map written as 1×H×W
+        if len(expected) >= 2 and _without_leading_ones(value.shape) == expected:
+            return _Read(value.reshape(expected))  # a one-channel map written as 1×H×W, say
         if value.size == int(np.prod(expected)) and _is_flat(value.shape) and _is_flat(expected):
             return _Read(value.reshape(expected))  # a vector written as a row or a column
         if len(expected) == 2 and value.shape == expected[::-1]:

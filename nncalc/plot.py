@@ -24,6 +24,11 @@ def log_scale(history: Sequence[float]) -> bool:
     return low > 0 and high / low >= LOG_RATIO
 
 
+def finite(history: Sequence[float | None]) -> list[float]:
+    """The losses to draw: a loss that is not finite (None) after the last update is left out."""
+    return [loss for loss in history if loss is not None]
+
+
 def terminal_plot(history: Sequence[float], width: int = 60, height: int = 8) -> list[str]:
     """Lines of a column chart of the loss: one column per group of updates (its mean),
     the highest and lowest loss marked on the left, the updates counted underneath."""
@@ -91,8 +96,8 @@ def png_bytes(history: Sequence[float], title: str) -> bytes:
     return buffer.getvalue()
 
 
-def write_plot(history: Sequence[float], path: Path, title: str) -> None:
+def write_plot(history: Sequence[float | None], path: Path, title: str) -> None:
     from nncalc.output import atomic_write
 
     check_plot_path(path)
-    atomic_write(path, png_bytes(history, title))
+    atomic_write(path, png_bytes(finite(history), title))

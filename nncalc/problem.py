@@ -68,6 +68,11 @@ class Limits:
 
 
 LAYER_KINDS = ("dense", "conv2d", "maxpool2d", "avgpool2d", "flatten", "rnn")
+#: The windows of a convolution or pooling may hold this many times max_entries entries.
+WINDOW_FACTOR = 4
+#: The most entries one kernel or pooling window may have (the engine loops over them).
+MAX_WINDOW = 10_000
+
 #: The keys of each kind of layer in a problem file.
 LAYER_KEYS: dict[str, tuple[str, ...]] = {
     "dense": ("type", "units", "activation", "bias"),
@@ -413,6 +418,7 @@ class _Validator:
         else:
             xs, ys, single = self.data(data["x"], data["y"], input_shape[0], layers[-1].units)
             x, y, steps = np.asarray(xs).T.copy(), np.asarray(ys).T.copy(), 0
+        self.windows(layers, int(x.shape[0]) if len(input_shape) == 3 else 1)
         parameters = self.parameters(data.get("parameters"), data.get("init"), layers)
         frozen = self.frozen(data.get("frozen", []), layers)
         optimizer = self.optimizer(data.get("optimizer", "sgd"), parameters, frozen)
@@ -583,6 +589,29 @@ class _Validator:
         return Layer(
             units, activation, elementwise, bias, kind, (units,), in_shape, output=output, h0=state
         )
+
+    def windows(self, layers: Sequence[Layer], batch: int) -> None:
+        """Refuse a convolution or pooling whose windows (batch × input channels × output
+        positions × window) would not fit: they are what the engine multiplies."""
+        limit = WINDOW_FACTOR * self.limits.max_entries
+        for i, layer in enumerate(layers):
+            if layer.kind not in ("conv2d", "maxpool2d", "avgpool2d"):
+                continue
+            _, oh, ow = layer.shape
+            kh, kw = layer.kernel
+            entries = batch * layer.in_shape[0] * oh * ow * kh * kw
+            if kh * kw > MAX_WINDOW:
+                raise self.fail(
+                    f"network.layers[{i}].kernel",
+                    f"expected a window of at most {MAX_WINDOW:,} entries, got {kh}×{kw}",
+                )
+            if entries > limit:
+                raise self.fail(
+                    f"network.layers[{i}].kernel",
+                    f"the windows of this layer would hold {entries:,} entries (batch × input "
+                    f"channels × output positions × window); the limit is {limit:,} "
+                    f"({WINDOW_FACTOR} × max_entries)",
+                )
 
     def activation(self, act: Any, path: str) -> tuple[str, Activation | None]:
         from nncalc.expr import parse_activation

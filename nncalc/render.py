@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -62,7 +62,7 @@ def render(
     color: bool = False,
     width: int | None = None,
     given: bool = True,
-    history: Sequence[float] = (),
+    history: Sequence[float | None] = (),
 ) -> str:
     """The solution (or the chosen steps) as text in format ``fmt``.
 
@@ -86,7 +86,7 @@ def render(
     )
 
 
-def history_rows(history: Sequence[float], precision: int) -> list[tuple[str, str]]:
+def history_rows(history: Sequence[float | None], precision: int) -> list[tuple[str, str]]:
     """(update, loss) rows of a training run: all, or the first and last few around '…'."""
     rows = []
     for k in _window(len(history)):
@@ -94,22 +94,22 @@ def history_rows(history: Sequence[float], precision: int) -> list[tuple[str, st
             rows.append(("…", "…"))
         else:
             when = "after the last update" if k == len(history) - 1 else f"before update {k + 1}"
-            rows.append(
-                (
-                    when,
-                    f"{history[k]:.{precision}g}"
-                    if history[k] < 10**-precision
-                    else fmt_number(history[k], precision),
-                )
-            )
+            rows.append((when, _loss_text(history[k], precision)))
     return rows
 
 
-def history_title(history: Sequence[float]) -> str:
+def _loss_text(loss: float | None, precision: int) -> str:
+    """A loss as shown: fixed decimals, or significant digits once those would show 0."""
+    if loss is None:
+        return "not finite"
+    return f"{loss:.{precision}g}" if loss < 10**-precision else fmt_number(loss, precision)
+
+
+def history_title(history: Sequence[float | None]) -> str:
     return f"Training: {len(history) - 1} updates"
 
 
-def phase_title(phase: str, history: Sequence[float]) -> str:
+def phase_title(phase: str, history: Sequence[float | None]) -> str:
     """A phase's heading; in a training run, it names the update shown (the last)."""
     if not history:
         return PHASE_TITLES[phase]
@@ -284,7 +284,7 @@ def layer_summary(layer: Layer) -> dict[str, Any]:
     return summary
 
 
-def to_json(solution: Solution, steps: Sequence[Step], history: Sequence[float] = ()) -> str:
+def to_json(solution: Solution, steps: Sequence[Step], history: Sequence[float | None] = ()) -> str:
     doc = {
         "problem": problem_summary(solution),
         "history": list(history),
@@ -341,13 +341,13 @@ def to_rich_text(
     plain: bool,
     color: bool,
     width: int | None,
-    history: Sequence[float] = (),
+    history: Sequence[float | None] = (),
 ) -> str:
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
-    from nncalc.plot import terminal_plot
+    from nncalc.plot import finite, terminal_plot
 
     console, out = text_console(plain=plain, color=color, width=width)
     title = solution.problem.name or "problem"
@@ -366,7 +366,7 @@ def to_rich_text(
         for when, loss in history_rows(history, precision):
             table.add_row(when, loss)
         console.print(table)
-        console.print(Text("\n".join(terminal_plot(history))))
+        console.print(Text("\n".join(terminal_plot(finite(history)))))
     for phase in PHASE_TITLES:
         rows = [s for s in steps if s.phase == phase]
         if not rows:
@@ -382,7 +382,11 @@ def to_rich_text(
         table.add_column("quantity", style="bold cyan", no_wrap=True)
         table.add_column("equation", overflow="fold")
         table.add_column("value", no_wrap=True)
-        for s in rows:
+        for s, block in blocks_of(rows):
+            if block:  # an rnn's time step starts: a ruled-off block under its own heading
+                if not plain:
+                    table.add_section()
+                table.add_row(Text(block, style="bold"), "", "")
             # Text, not str: Rich would read "[y·log ŷ ...]" as markup.
             table.add_row(
                 Text(s.label),
@@ -391,6 +395,21 @@ def to_rich_text(
             )
         console.print(table)
     return out.getvalue()
+
+
+def blocks_of(rows: Sequence[Step]) -> Iterator[tuple[Step, str]]:
+    """Each step, with the heading of the time-step block it starts ('' if none): an rnn's
+    per-step quantities are shown step by step, as a worked solution writes them."""
+    from nncalc.engine import time_step
+
+    current = 0
+    for s in rows:
+        t = time_step(s.name)
+        if t == current:
+            yield s, ""
+        else:
+            yield s, f"time step t = {t}" if t else "after the time steps"
+        current = t
 
 
 def equation_text(step: Step, precision: int) -> str:
@@ -433,7 +452,7 @@ def step_math(step: Step, precision: int) -> str:
 
 
 def to_markdown(
-    solution: Solution, steps: Sequence[Step], precision: int, history: Sequence[float] = ()
+    solution: Solution, steps: Sequence[Step], precision: int, history: Sequence[float | None] = ()
 ) -> str:
     lines = [f"# {solution.problem.name or 'Solution'}", "", f"*{architecture(solution)}*", ""]
     if history:
@@ -445,7 +464,9 @@ def to_markdown(
         if not rows:
             continue
         lines += [f"## {phase_title(phase, history)}", ""]
-        for s in rows:
+        for s, block in blocks_of(rows):
+            if block:
+                lines += [f"### {block}", ""]
             lines += [f"**{s.label}**", "", f"$$ {step_math(s, precision)} $$", ""]
             if s.work:
                 lines += ["```", *s.work(precision), "```", ""]
@@ -453,7 +474,7 @@ def to_markdown(
 
 
 def to_latex(
-    solution: Solution, steps: Sequence[Step], precision: int, history: Sequence[float] = ()
+    solution: Solution, steps: Sequence[Step], precision: int, history: Sequence[float | None] = ()
 ) -> str:
     lines = [
         r"\documentclass[11pt]{article}",
@@ -479,7 +500,9 @@ def to_latex(
         if not rows:
             continue
         lines.append(rf"\subsection*{{{latex_escape(phase_title(phase, history))}}}")
-        for s in rows:
+        for s, block in blocks_of(rows):
+            if block:
+                lines.append(rf"\paragraph{{{latex_escape(block)}}}")
             lines += [r"\[", step_math(s, precision), r"\]"]
     lines += [r"\end{document}", ""]
     return "\n".join(lines)

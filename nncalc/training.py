@@ -26,7 +26,7 @@ MAX_STEPS = 1_000_000
 class Run:
     """A training run: the loss before each update and after the last; the last step."""
 
-    history: list[float]
+    history: list[float | None]  # None: the loss after the last update is not finite
     solution: Solution  # the last update, every quantity (forward, backward, update)
     final: Problem  # the problem with the parameters and state after the last update
 
@@ -45,29 +45,38 @@ def train(problem: Problem, steps: int) -> Run:
     plan = network.plan()
     updates = ["loss", *(name for phase, name in plan if phase == "update")]
     values = network.given()
-    history: list[float] = []
+    history: list[float | None] = []
     with np.errstate(all="ignore"):  # a run that diverges is reported by _diverged
-        for step in range(1, steps + 2):
+        for step in range(1, steps + 1):
             given = values
             values = dict(given)
-            last_loss = step == steps + 1  # after the last update: the forward pass only
             try:
-                for phase, name in plan:
-                    if phase == "forward" or not last_loss:
-                        values[name] = network.compute(name, values)
-                checked = ["loss"] if last_loss else updates
+                for _, name in plan:
+                    values[name] = network.compute(name, values)
                 # A sum is finite only if every entry is: one cheap check per quantity.
-                finite = all(np.isfinite(np.sum(values[name])) for name in checked)
+                finite = all(np.isfinite(np.sum(values[name])) for name in updates)
             except NumericError:  # e.g. log 0 in the loss
                 finite = False
             if not finite:
                 raise _diverged(_with_values(problem, network, given), step, steps)
             history.append(float(values["loss"]))
-            if step == steps:
-                last = _with_values(problem, network, given)
-            if not last_loss:
-                values = _advance(network, values)
-    return Run(history, solve(last), _with_values(problem, network, given))
+            values = _advance(network, values)
+        history.append(_loss_after(network, values))
+    last = _with_values(problem, network, given)
+    return Run(history, solve(last), _with_values(problem, network, values))
+
+
+def _loss_after(network: Network, values: dict[str, Any]) -> float | None:
+    """The loss after the last update (a forward pass), or None where it is not finite:
+    the updates themselves all were, so the run stands and this is only reported."""
+    try:
+        for phase, name in network.plan():
+            if phase == "forward":
+                values[name] = network.compute(name, values)
+    except NumericError:
+        return None
+    loss = float(values["loss"])
+    return loss if np.isfinite(loss) else None
 
 
 def _advance(network: Network, values: dict[str, Any]) -> dict[str, Any]:

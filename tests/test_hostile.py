@@ -141,7 +141,7 @@ def test_an_unreadable_file(
         ("'1e309'", "not a finite number: '1e309'"),
         ("1" + "0" * 400, "not a number: '1" + "0" * 39 + "'"),
         ("[[1.35], [0.35, 0.6]]", "rows of different lengths"),
-        ("[[[1.35, 0.35, 0.6]]]", "expected 3 numbers, got a 1×1×3 matrix"),
+        ("[[[1.35, 0.35, 0.6]]]", "expected 3 numbers, got a 1×1×3 array"),
         ("{a: 1}", "expected numbers, got dict"),
     ],
 )

@@ -174,3 +174,22 @@ def test_frozen_rnn_weights_never_change() -> None:
     assert "velocity_Wh1" not in run.solution.values
     assert "velocity_Wx1" in run.final.optimizer.state
     assert run.history[-1] < run.history[0]
+
+
+def test_a_loss_that_is_not_finite_after_the_last_update_is_null(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """The update itself is finite, so solve succeeds; the loss after it (√ of a negative
+    net input) is reported as not finite rather than failing the run."""
+    problem = tmp_path / "p.yaml"
+    problem.write_text(
+        "network: {input: 1, layers: [{units: 1, activation: x},"
+        " {units: 1, activation: '-(x^0.5)', bias: false}]}\n"
+        "loss: mse\nlearning_rate: 1.0\ninit: {seed: 0}\nx: [0.0]\ny: [0.0]\n"
+    )
+    doc = run_json(runner, str(problem))
+    assert doc["history"][0] == doc["values"]["loss"]
+    assert doc["history"][1] is None
+    result = runner.invoke(app, ["solve", str(problem), "--steps", "1", "-f", "plain"])
+    assert result.exit_code == 0
+    assert doc["values"]["W2_new"][0][0] < 0 < doc["values"]["Z2"][0]
