@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from nncalc.errors import NncalcError, NumericError
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = [
     "ItemResult",
     "NncalcError",
