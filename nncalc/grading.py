@@ -410,7 +410,30 @@ class Grader:
                     lambda w: w[param] - w[f"d{param}"],
                 )
             )
+        if kind.endswith("_new") and param_of(name) not in p.frozen and not sgd:
+            slips += self._optimizer_slips(param_of(name))
         return slips
+
+    def _optimizer_slips(self, param: str) -> list[Slip]:
+        """An update by the optimizer's rule with a classic step left out."""
+        opt, rate = self.problem.optimizer, self.problem.learning_rate
+        g = f"d{param}"
+        if opt.name == "adam":
+            eps = opt["epsilon"]
+            return [
+                (
+                    "adam's bias correction left out: m and v used instead of m̂ and v̂",
+                    lambda w: w[param] - rate * w[f"m_{param}"] / (np.sqrt(w[f"v_{param}"]) + eps),
+                )
+            ]
+        if opt.name in ("momentum", "nesterov"):
+            return [
+                (
+                    f"plain gradient descent ({param} − α·∇) instead of the {opt.name} update",
+                    lambda w: w[param] - rate * w[g],
+                )
+            ]
+        return []
 
     def _conv_slips(self, i: int, layer: Layer) -> list[Slip]:
         """A convolution computed as a true convolution (kernel flipped), or without b."""

@@ -501,3 +501,17 @@ def test_adam_with_the_right_state_but_sgd_update(
     assert [items[n]["verdict"] for n in ADAM_POINTS] == ["correct"] * 4 + ["wrong"]
     assert report["score"] == 4.0 and code == 1
     assert math.isclose(want["v_hat_W2"][0, 0], want["dW2"][0, 0] ** 2, rel_tol=1e-9)
+
+
+def test_adam_without_bias_correction_gets_the_hint(
+    runner: CliRunner, tmp_path: Path, adam_problem: Path
+) -> None:
+    """W2 − α·m/(√v + ε): at t = 1, m = 0.1·g and √v ≈ 0.0316·|g|, a step about 3.16·α."""
+    want = adam_w2()
+    w2 = np.asarray(load(RNN)["parameters"]["W2"], dtype=float)
+    uncorrected = w2 - 0.1 * want["m_W2"] / (np.sqrt(want["v_W2"]) + 1e-8)
+    assert r4(uncorrected) == [[1.3162, -0.6838]]
+    code, report = verify(runner, write_sheet(tmp_path, adam_problem, {"W2_new": r4(uncorrected)}))
+    item = by_name(report)["W2_new"]
+    assert (code, item["verdict"]) == (1, "wrong")
+    assert item["hint"] == "adam's bias correction left out: m and v used instead of m̂ and v̂"
