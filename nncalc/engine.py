@@ -382,6 +382,7 @@ class Network:
         self.symbols = Symbols(problem)
         self.optimizer = problem.optimizer
         self.time_steps = problem.time_steps  # T, the length of an rnn's input sequence
+        self._kept_results: dict[tuple[str, int], tuple[np.ndarray, Any]] = {}
         self.batch = batch
 
     def layer(self, i: int) -> Layer:
@@ -543,18 +544,15 @@ class Network:
             # Convolution: Z_l = W_l ⋆ A_{l-1} + b_l (cross-correlation, stride s, padding p) ...
             case "Z":
                 assert layer is not None
-                z = layers.conv_forward(
-                    self.layer_input(i, v), v[f"W{i}"], layer.stride, layer.padding
-                )
+                a = self.layer_input(i, v)
+                out_shape = (a.shape[0], *layer.shape)
+                z = layers.conv_forward(self._columns(i, a), v[f"W{i}"], out_shape)
                 return z + v[f"b{i}"][None, :, None, None] if layer.bias else z
             # ... so ∂L/∂W_l = A_{l-1} ⋆ δ_l, ∂L/∂b_l = Σ δ_l over batch and positions, and
             # ∂L/∂A_{l-1} = δ_l full-convolved with W_l (each window sends δ·W back).
             case "dW":
-                assert layer is not None
-                a = self.layer_input(i, v)
-                return layers.conv_grad_kernel(
-                    a, v[f"delta{i}"], layer.kernel, layer.stride, layer.padding
-                )
+                cols = self._columns(i, self.layer_input(i, v))
+                return layers.conv_grad_kernel(cols, v[f"delta{i}"], v[f"W{i}"].shape)
             case "db":
                 return v[f"delta{i}"].sum(axis=(0, 2, 3))
             case "dA" if i < L and self.layer(i + 1).kind == "conv2d":
@@ -569,13 +567,12 @@ class Network:
             # Pooling: the max (or mean) of each window; backward, ∂L/∂A of a window goes
             # to the entry that won the max (or is shared equally).  Flatten: a reshape.
             case "A" if layer and layer.kind == "maxpool2d":
-                return layers.maxpool_forward(
-                    self.layer_input(i, v), layer.kernel, layer.stride, layer.padding
-                )
+                return self._maxpool(i, self.layer_input(i, v))[0]
             case "dA" if i < L and self.layer(i + 1).kind == "maxpool2d":
-                above = self.layer(i + 1)
+                above, a = self.layer(i + 1), v[f"A{i}"]
+                won = self._maxpool(i + 1, a)[1]
                 return layers.maxpool_backward(
-                    v[f"dA{i + 1}"], v[f"A{i}"], above.kernel, above.stride, above.padding
+                    v[f"dA{i + 1}"], won, a.shape, above.kernel, above.stride, above.padding
                 )
             case "A" if layer and layer.kind == "avgpool2d":
                 return layers.avgpool_forward(
@@ -650,6 +647,31 @@ class Network:
                 state = kind.rpartition("_")[0] if not kind.endswith("new") else "new"
                 return self.optimizer.compute(state, param, v, self.problem.learning_rate)
         raise KeyError(name)
+
+    def _columns(self, i: int, a: np.ndarray) -> np.ndarray:
+        """The im2col matrix of conv layer i's input ``a``, built by the forward pass and
+        reused by the kernel's gradient."""
+        layer = self.layer(i)
+        return self._kept(
+            ("columns", i), a, lambda: layers.columns(a, layer.kernel, layer.stride, layer.padding)
+        )
+
+    def _maxpool(self, i: int, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Max-pooling layer i of ``a``: the maxima and which entry won each window, found
+        by the forward pass and reused by the backward pass."""
+        layer = self.layer(i)
+        return self._kept(
+            ("maxpool", i), a, lambda: layers.maxpool(a, layer.kernel, layer.stride, layer.padding)
+        )
+
+    def _kept(self, key: tuple[str, int], a: np.ndarray, build: Callable[[], Any]) -> Any:
+        """``build()``, computed once while its input ``a`` is the same array."""
+        kept = self._kept_results.get(key)
+        if kept is not None and kept[0] is a:
+            return kept[1]
+        result = build()
+        self._kept_results[key] = (a, result)
+        return result
 
     def times(self) -> range:
         return range(1, self.time_steps + 1)

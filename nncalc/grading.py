@@ -36,7 +36,7 @@ from nncalc.answers import Answer, AnswerSheet
 from nncalc.engine import Elementwise, Network, Softmax, param_of, solve, split_name
 from nncalc.errors import NncalcError
 from nncalc.expr import Variant
-from nncalc.layers import conv_forward
+from nncalc.layers import columns, conv_forward
 from nncalc.names import canonical_name
 from nncalc.problem import NUMBER_TEXT, Layer, Limits, Problem
 from nncalc.results import ItemResult, StudentResult
@@ -441,7 +441,9 @@ class Grader:
 
         def conv(w: Values, flip: bool, bias: bool) -> Any:
             kernel = w[f"W{i}"][:, :, ::-1, ::-1] if flip else w[f"W{i}"]
-            z = conv_forward(net.layer_input(i, w), kernel, layer.stride, layer.padding)
+            a = net.layer_input(i, w)
+            cols = columns(a, layer.kernel, layer.stride, layer.padding)
+            z = conv_forward(cols, kernel, (a.shape[0], *layer.shape))
             return z + w[f"b{i}"][None, :, None, None] if bias and layer.bias else z
 
         slips: list[Slip] = [

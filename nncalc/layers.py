@@ -42,41 +42,62 @@ def _scatter(
     kernel: Pair,
     stride: Pair,
     padding: int,
+    channels_first: bool = False,
 ) -> np.ndarray:
     """Add each window position's gradient back onto the input it came from (col2im).
 
-    ``grads(i, j)`` is the gradient reaching input entry (i, j) of every window,
-    shaped (batch, channels, out h, out w); one slice assignment per (i, j).
+    ``grads(i, j)`` is the gradient reaching input entry (i, j) of every window, shaped
+    (batch, channels, out h, out w), or (channels, batch, out h, out w) with
+    ``channels_first`` (summed in that layout, turned back once at the end); one slice
+    assignment per (i, j).
     """
     b, c, h, w = shape
-    out = np.zeros((b, c, h + 2 * padding, w + 2 * padding))
+    lead = (c, b) if channels_first else (b, c)
+    out = np.zeros((*lead, h + 2 * padding, w + 2 * padding))
     kh, kw = kernel
+    sh, sw = stride
     for i in range(kh):
         for j in range(kw):
             g = grads(i, j)
             oh, ow = g.shape[2:]
-            sh, sw = stride
             out[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw] += g
-    return out[:, :, padding : padding + h, padding : padding + w]
+    out = out[:, :, padding : padding + h, padding : padding + w]
+    return out.transpose(1, 0, 2, 3) if channels_first else out
 
 
 # ---------------------------------------------------------------------------
 # conv2d: Z[b, o] = Σ_c W[o, c] ⋆ A[b, c] + bias[o]   (⋆: cross-correlation)
 
 
-def conv_forward(a: np.ndarray, w: np.ndarray, stride: Pair, padding: int) -> np.ndarray:
-    """Z without the bias: each output entry is Σ (window ⊙ kernel) over channels and window."""
-    cols = windows(pad(a, padding), w.shape[2:], stride)
-    # (b, c, oh, ow, kh, kw) · (o, c, kh, kw) over c, kh, kw → (b, oh, ow, o)
-    return np.tensordot(cols, w, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2)
+def columns(a: np.ndarray, kernel: Pair, stride: Pair, padding: int) -> np.ndarray:
+    """im2col: every window of the padded input as a column, (C·kh·kw, B·oh·ow).
+
+    Rows run over (channel, i, j) of a window, columns over (sample, p, q) of the output;
+    this order copies the windows in runs of a whole output row, and it is the matrix both
+    the forward pass and the kernel's gradient multiply, so it is built once per layer.
+    """
+    cols = windows(pad(a, padding), kernel, stride)  # (B, C, oh, ow, kh, kw), a view
+    b, c, oh, ow, kh, kw = cols.shape
+    return cols.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, b * oh * ow)
+
+
+def conv_forward(cols: np.ndarray, w: np.ndarray, out_shape: tuple[int, ...]) -> np.ndarray:
+    """Z without the bias: each output entry is Σ (window ⊙ kernel) over channels and window.
+
+    ``cols`` from :func:`columns`; ``out_shape`` is (batch, out channels, oh, ow).
+    """
+    b, o, oh, ow = out_shape
+    z = w.reshape(o, -1) @ cols  # (O, B·oh·ow): one row of outputs per kernel
+    return z.reshape(o, b, oh, ow).transpose(1, 0, 2, 3)
 
 
 def conv_grad_kernel(
-    a: np.ndarray, delta: np.ndarray, kernel: Pair, stride: Pair, padding: int
+    cols: np.ndarray, delta: np.ndarray, kernel_shape: tuple[int, ...]
 ) -> np.ndarray:
     """∂L/∂W[o, c, i, j] = Σ_{b, p, q} δ[b, o, p, q] · A[b, c, p·s + i, q·s + j]  (A ⋆ δ)."""
-    cols = windows(pad(a, padding), kernel, stride)
-    return np.tensordot(delta, cols, axes=([0, 2, 3], [0, 2, 3]))
+    o = delta.shape[1]
+    d = delta.transpose(1, 0, 2, 3).reshape(o, -1)  # (O, B·oh·ow), as the columns
+    return (d @ cols.T).reshape(kernel_shape)
 
 
 def conv_grad_input(
@@ -84,10 +105,10 @@ def conv_grad_input(
 ) -> np.ndarray:
     """∂L/∂A = Σ_o δ[o] full-convolved with W[o] (each window sends δ·W back to its inputs)."""
     # (o, c, kh, kw) · (b, o, oh, ow) over o → (c, kh, kw, b, oh, ow): each window position
-    # (i, j) is then a block whose rows (ow) are contiguous, so the scatter reads it fast
+    # (i, j) is a contiguous block, added up channels first
     back = np.tensordot(w, delta, axes=([0], [1]))
     return _scatter(
-        lambda i, j: back[:, i, j].transpose(1, 0, 2, 3), in_shape, w.shape[2:], stride, padding
+        lambda i, j: back[:, i, j], in_shape, w.shape[2:], stride, padding, channels_first=True
     )
 
 
@@ -95,23 +116,36 @@ def conv_grad_input(
 # Pooling: A[b, c, p, q] = max (or mean) of its window; backward routes ∂L/∂A back
 
 
-def maxpool_forward(a: np.ndarray, kernel: Pair, stride: Pair, padding: int) -> np.ndarray:
-    return windows(pad(a, padding, -np.inf), kernel, stride).max(axis=(4, 5))
-
-
-def maxpool_winners(a: np.ndarray, kernel: Pair, stride: Pair, padding: int) -> np.ndarray:
-    """The flat index (i·kw + j) of each window's maximum; the first one on ties."""
+def maxpool(
+    a: np.ndarray, kernel: Pair, stride: Pair, padding: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each window's maximum, and the flat index (i·kw + j) of the entry that won it (the
+    first one on ties): one pass over the whole map per window position (i, j)."""
     cols = windows(pad(a, padding, -np.inf), kernel, stride)
-    return cols.reshape(*cols.shape[:4], -1).argmax(axis=4)
+    best = cols[..., 0, 0].copy()
+    won = np.zeros(best.shape, dtype=np.intp)
+    kh, kw = kernel
+    for k in range(1, kh * kw):
+        entry = cols[..., k // kw, k % kw]
+        better = entry > best
+        np.copyto(best, entry, where=better)
+        won[better] = k
+    return best, won
 
 
 def maxpool_backward(
-    grad: np.ndarray, a: np.ndarray, kernel: Pair, stride: Pair, padding: int
+    grad: np.ndarray,
+    won: np.ndarray,
+    shape: tuple[int, ...],
+    kernel: Pair,
+    stride: Pair,
+    padding: int,
 ) -> np.ndarray:
     """∂L/∂A_prev: each window's ∂L/∂A goes to the entry that won the max, 0 elsewhere."""
-    won = maxpool_winners(a, kernel, stride, padding)
     kw = kernel[1]
-    return _scatter(lambda i, j: grad * (won == i * kw + j), a.shape, kernel, stride, padding)
+    return _scatter(
+        lambda i, j: np.where(won == i * kw + j, grad, 0.0), shape, kernel, stride, padding
+    )
 
 
 def avgpool_forward(a: np.ndarray, kernel: Pair, stride: Pair, padding: int) -> np.ndarray:
