@@ -450,7 +450,7 @@ class _Validator:
     def network(self, value: Any) -> tuple[tuple[int, ...], tuple[Layer, ...]]:
         net = self.mapping(value, "network", ("input", "layers"), ("input", "layers"))
         lim = self.limits
-        shape = self.input_shape(net["input"])
+        input_shape = shape = self.input_shape(net["input"])
         specs = net["layers"]
         if not isinstance(specs, (list, tuple)) or not specs:
             raise self.fail("network.layers", f"expected a list of layers, got {_describe(specs)}")
@@ -474,7 +474,7 @@ class _Validator:
                 f"network.layers[{len(layers) - 1}].type",
                 f"expected the output layer to be dense, got {layers[-1].kind}",
             )
-        return self.input_shape_of(layers), tuple(layers)
+        return input_shape, tuple(layers)
 
     def input_shape(self, value: Any) -> tuple[int, ...]:
         lim = self.limits
@@ -492,10 +492,6 @@ class _Validator:
                 raise self.fail("network.input", f"expected at most {lim.max_entries} entries")
             return dims
         return (self.integer(value, "network.input", 1, lim.max_units),)
-
-    @staticmethod
-    def input_shape_of(layers: Sequence[Layer]) -> tuple[int, ...]:
-        return layers[0].in_shape
 
     def layer(
         self, kind: str, spec: Mapping[str, Any], path: str, i: int, in_shape: tuple[int, ...]
@@ -768,13 +764,12 @@ class _Validator:
             )
         assert steps is not None
         targets = [y] if single else y
-        ypath = "y"
         if not single and (not isinstance(y, (list, tuple)) or len(y) != len(seqs)):
             raise self.fail(
                 "y", f"expected {len(seqs)} targets (one per sequence in x), got {_shape_of(y)}"
             )
         for b, target in enumerate(targets):
-            path = ypath if single else f"y[{b}]"
+            path = "y" if single else f"y[{b}]"
             if every:
                 if k == 1 and isinstance(target, (list, tuple)) and all(map(_is_scalar, target)):
                     target = [[v] for v in target]
