@@ -1,16 +1,19 @@
 """Shared helpers for the benchmarks in this folder (stdlib + NumPy only).
 
-Not a benchmark itself: ``startup.py`` and ``engine.py`` import it from their own folder.
+Not a benchmark itself: the benchmarks import it from their own folder.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import platform
 import statistics
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -94,3 +97,59 @@ def noise_warning(series: Sequence[Summary], limit: float = 0.10) -> str | None:
         "warning: noisy timings, the machine is probably busy; rerun when it is idle:\n  "
         + "\n  ".join(noisy)
     )
+
+
+def time_pair(
+    target: Callable[[], object], base: Callable[[], object], reps: int, warmup: int
+) -> tuple[list[float], list[float]]:
+    """Seconds per call of ``target`` and ``base``, interleaved (the order flips every round)."""
+    for _ in range(warmup):
+        target()
+        base()
+    t_samples: list[float] = []
+    b_samples: list[float] = []
+    for r in range(reps):
+        pairs = [(target, t_samples), (base, b_samples)]
+        for fn, out in pairs if r % 2 == 0 else pairs[::-1]:
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return t_samples, b_samples
+
+
+def check_agreement(
+    values: Mapping[str, Any], reference: Mapping[str, Any], *, by_kind: bool = False
+) -> None:
+    """Compare every quantity of nncalc's solution with the reference's (np.allclose), print
+    the largest difference, and exit 1 if they disagree: a timing of unequal work means
+    nothing. ``by_kind`` also lists each difference, the learned quantities first."""
+    import numpy as np
+
+    rows, bad = [], []
+    for name, want in reference.items():
+        got = values.get(name)
+        if got is None:
+            bad.append(f"{name}: missing from nncalc's solution")
+            continue
+        same = np.shape(got) == np.shape(want) and np.allclose(got, want)
+        diff = float(np.max(np.abs(np.asarray(got, float) - np.asarray(want, float))))
+        rows.append([name, "×".join(map(str, np.shape(got))) or "scalar", f"{diff:.1e}"])
+        if not same:
+            bad.append(f"{name}: not allclose (max |difference| {diff:.3g})")
+    if extra := sorted(set(values) - set(reference)):
+        bad.append(f"not checked (the reference lacks them): {', '.join(extra)}")
+    print("agreement (np.allclose on every quantity):", "ok" if not bad else "FAILED")
+    worst = max(rows, key=lambda r: float(r[2]))
+    print(f"  {len(rows)} quantities, largest max |difference|: {worst[2]} ({worst[0]})")
+    if by_kind:
+        learned = [r for r in rows if r[0] == "loss" or r[0][:2] in ("dW", "db") or "_new" in r[0]]
+        print(
+            "  loss, dW, db and *_new: "
+            + ", ".join(f"{r[0]} {r[2]}" for r in learned)
+            + "; the rest: "
+            + ", ".join(f"{r[0]} {r[2]}" for r in rows if r not in learned)
+        )
+    if bad:
+        print("\n".join("  " + b for b in bad))
+        sys.exit(1)

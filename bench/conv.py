@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
 import io
 import math
 import pstats
@@ -42,7 +41,15 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from _common import Summary, environment_lines, noise_warning, table, verdict
+from _common import (
+    Summary,
+    check_agreement,
+    environment_lines,
+    noise_warning,
+    table,
+    time_pair,
+    verdict,
+)
 from numpy.lib.stride_tricks import sliding_window_view
 
 import nncalc
@@ -213,55 +220,6 @@ def reference(params: Arrays, x: np.ndarray, y: np.ndarray, rate: float) -> Arra
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-def check_agreement(problem: Any, x: np.ndarray, y: np.ndarray) -> None:
-    values = nncalc.solve(problem).values
-    ref = reference(problem.parameters, x, y, problem.learning_rate)
-    rows, bad = [], []
-    for name, want in ref.items():
-        got = values.get(name)
-        if got is None:
-            bad.append(f"{name}: missing from nncalc's solution")
-            continue
-        same = np.shape(got) == np.shape(want) and np.allclose(got, want)
-        diff = float(np.max(np.abs(np.asarray(got, float) - np.asarray(want, float))))
-        rows.append([name, "×".join(map(str, np.shape(got))) or "scalar", f"{diff:.1e}"])
-        if not same:
-            bad.append(f"{name}: not allclose (max |difference| {diff:.3g})")
-    if extra := sorted(set(values) - set(ref)):
-        bad.append(f"not checked (the reference lacks them): {', '.join(extra)}")
-    print("agreement (np.allclose on every quantity):", "ok" if not bad else "FAILED")
-    worst = max(rows, key=lambda r: float(r[2]))
-    print(f"  {len(rows)} quantities, largest max |difference|: {worst[2]} ({worst[0]})")
-    learned = [r for r in rows if r[0] == "loss" or r[0][:2] in ("dW", "db") or "_new" in r[0]]
-    print(
-        "  loss, dW, db and *_new: "
-        + ", ".join(f"{r[0]} {r[2]}" for r in learned)
-        + "; the rest: "
-        + ", ".join(f"{r[0]} {r[2]}" for r in rows if r not in learned)
-    )
-    if bad:
-        print("\n".join("  " + b for b in bad))
-        sys.exit(1)
-
-
-def time_pair(
-    target: Callable[[], object], base: Callable[[], object], reps: int, warmup: int
-) -> tuple[list[float], list[float]]:
-    for _ in range(warmup):
-        target()
-        base()
-    t_samples: list[float] = []
-    b_samples: list[float] = []
-    for r in range(reps):
-        pairs = [(target, t_samples), (base, b_samples)]
-        for fn, out in pairs if r % 2 == 0 else pairs[::-1]:
-            gc.collect()
-            start = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - start)
-    return t_samples, b_samples
 
 
 def compare(problem: Any, x: np.ndarray, y: np.ndarray, reps: int, warmup: int) -> float:
@@ -463,14 +421,22 @@ def main(argv: list[str] | None = None) -> int:
         f"  problem built via nncalc.problem_from_dict in {time.perf_counter() - start:.1f} s "
         f"(not timed); {math.prod(INPUT_SHAPE)} inputs per image\n"
     )
-    check_agreement(problem, x, y)
+    check_agreement(
+        nncalc.solve(problem).values,
+        reference(problem.parameters, x, y, problem.learning_rate),
+        by_kind=True,
+    )
     ratio = compare(problem, x, y, args.reps, args.warmup)
     print(f"batch {args.batch}: ratio of medians {verdict(ratio, TARGET_RATIO)}")
 
     if args.small_batch:
         small, xs, ys = make_problem(args.small_batch, args.data_seed)
         print(f"\nbatch {args.small_batch} (for the record, no target):")
-        check_agreement(small, xs, ys)
+        check_agreement(
+            nncalc.solve(small).values,
+            reference(small.parameters, xs, ys, small.learning_rate),
+            by_kind=True,
+        )
         small_ratio = compare(small, xs, ys, args.reps, args.warmup)
         print(f"batch {args.small_batch}: ratio of medians {small_ratio:.2f}")
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
 import io
 import pstats
 import sys
@@ -33,7 +32,15 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from _common import Summary, environment_lines, noise_warning, table, verdict
+from _common import (
+    Summary,
+    check_agreement,
+    environment_lines,
+    noise_warning,
+    table,
+    time_pair,
+    verdict,
+)
 
 import nncalc
 
@@ -116,46 +123,6 @@ def reference(params: Arrays, x: np.ndarray, y: np.ndarray, rate: float) -> Arra
         "W2_new": w2 - rate * dw2,
         "b2_new": b2 - rate * db2,
     }
-
-
-def check_agreement(problem: Any, x: np.ndarray, y: np.ndarray) -> None:
-    values = nncalc.solve(problem).values
-    ref = reference(problem.parameters, x, y, problem.learning_rate)
-    rows, bad = [], []
-    for name, want in ref.items():
-        got = values.get(name)
-        if got is None:
-            bad.append(f"{name}: missing from nncalc's solution")
-            continue
-        same = np.shape(got) == np.shape(want) and np.allclose(got, want)
-        diff = float(np.max(np.abs(np.asarray(got, float) - np.asarray(want, float))))
-        rows.append([name, "×".join(map(str, np.shape(got))) or "scalar", f"{diff:.1e}"])
-        if not same:
-            bad.append(f"{name}: not allclose (max |difference| {diff:.3g})")
-    print("agreement (np.allclose on every quantity):", "ok" if not bad else "FAILED")
-    worst = max(rows, key=lambda r: float(r[2]))
-    print(f"  {len(rows)} quantities, largest max |difference|: {worst[2]} ({worst[0]})")
-    if bad:
-        print("\n".join("  " + b for b in bad))
-        sys.exit(1)
-
-
-def time_pair(
-    target: Callable[[], object], base: Callable[[], object], reps: int, warmup: int
-) -> tuple[list[float], list[float]]:
-    for _ in range(warmup):
-        target()
-        base()
-    t_samples: list[float] = []
-    b_samples: list[float] = []
-    for r in range(reps):
-        pairs = [(target, t_samples), (base, b_samples)]
-        for fn, out in pairs if r % 2 == 0 else pairs[::-1]:
-            gc.collect()
-            start = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - start)
-    return t_samples, b_samples
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         f"  problem built via nncalc.problem_from_dict in {time.perf_counter() - start:.1f} s "
         "(not timed)\n"
     )
-    check_agreement(problem, x, y)
+    check_agreement(
+        nncalc.solve(problem).values, reference(problem.parameters, x, y, problem.learning_rate)
+    )
 
     params = {k: v.copy() for k, v in problem.parameters.items()}
     rate = problem.learning_rate

@@ -699,7 +699,7 @@ class _Validator:
         """x as (batch, C, H, W): one image (C×H×W, or H×W for one channel) or a list."""
         import numpy as np
 
-        depth = _nesting(x)
+        depth = nesting_depth(x)
         c = shape[0]
         leading = (_nested_shape(x) or (0,))[:1]
         single = (depth == 2 and c == 1) or (depth == 3 and (c > 1 or leading == (1,)))
@@ -730,7 +730,7 @@ class _Validator:
 
         k = layers[-1].units
         every = layers[0].output == "every"
-        single = _nesting(x) <= 2
+        single = nesting_depth(x) <= 2
         seqs = [x] if single else x
         if not isinstance(seqs, (list, tuple)) or not seqs:
             raise self.fail(
@@ -954,7 +954,8 @@ def _is_scalar(value: Any) -> bool:
     return not isinstance(value, (list, tuple, Mapping))
 
 
-def _nesting(value: Any) -> int:
+def nesting_depth(value: Any) -> int:
+    """How many levels of lists, following first entries: 2 for [[1, 2]], 0 for a number."""
     depth = 0
     while isinstance(value, (list, tuple)) and value:
         depth += 1

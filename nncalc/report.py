@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nncalc.errors import NncalcError
+from nncalc.problem import nesting_depth
 from nncalc.results import SYMBOLS
 
 if TYPE_CHECKING:
@@ -230,14 +231,6 @@ def _lists(value: Any) -> Any:
     return value.tolist() if hasattr(value, "tolist") else value
 
 
-def _ndim(value: Any) -> int:
-    n = 0
-    while isinstance(value, (list, tuple)) and value:
-        n += 1
-        value = value[0]
-    return n
-
-
 def _is_wrong(ndim: int, wrong: list[list[int]], i: int, j: int) -> bool:
     """Whether entry (i, j) of the value's row layout (vectors as columns) is listed."""
     for index in wrong:
@@ -269,7 +262,7 @@ def value_lines(value: Any, wrong: list[list[int]], precision: int) -> list[Line
     try:
         if not wrong:
             return [[(line, False)] for line in matrix_text(value, precision).split("\n")]
-        ndim = _ndim(value)
+        ndim = nesting_depth(value)
         if ndim == 0:
             return [[(f"*{fmt_number(float(value), precision)}*", True)]]
         rows = as_rows(value)
@@ -593,7 +586,7 @@ def md_value(value: Any, wrong: list[list[int]], precision: int) -> str:
     if value is None:
         return ""
     try:
-        ndim = _ndim(value)
+        ndim = nesting_depth(value)
         if ndim == 0:
             text = fmt_number(float(value), precision)
             return f"**{text}**" if wrong else text
