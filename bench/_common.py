@@ -153,3 +153,42 @@ def check_agreement(
     if bad:
         print("\n".join("  " + b for b in bad))
         sys.exit(1)
+
+
+def profile(run: Callable[[], object], label: str, runs: int = 5, top: int = 18) -> None:
+    """Print the top functions by own time over ``runs`` calls of ``run`` (cProfile)."""
+    import cProfile
+    import io
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(runs):
+        run()
+    prof.disable()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(top)
+    lines = [ln for ln in out.getvalue().splitlines() if ln.strip()]
+    start = next(i for i, ln in enumerate(lines) if ln.lstrip().startswith("ncalls"))
+    print(f"\ncProfile of {label} ({runs} calls), top {top} by own time:")
+    print("\n".join("  " + ln for ln in lines[start:]))
+
+
+Piece = tuple[str, Callable[[], object], "Callable[[], object] | None"]
+
+
+def print_pieces(cases: Sequence[Piece], reps: int) -> None:
+    """Time each piece with nncalc's code and the reference's (None: nncalc only), interleaved,
+    and print the medians side by side with what nncalc pays extra."""
+    rows = []
+    for label, ours, theirs in cases:
+        ta, tb = time_pair(ours, theirs or (lambda: None), reps, 2)
+        ma = Summary(label, ta).median
+        if theirs is None:
+            extra = "" if "scale" in label else f"{ma * 1e3:+.3f}"
+            rows.append([label, f"{ma * 1e3:.3f}", "—", extra])
+        else:
+            mb = Summary(label, tb).median
+            rows.append([label, f"{ma * 1e3:.3f}", f"{mb * 1e3:.3f}", f"{(ma - mb) * 1e3:+.3f}"])
+    print("\npieces (nncalc | reference; median ms over interleaved repetitions):")
+    print(table(rows, ["piece", "nncalc", "reference", "extra"]))

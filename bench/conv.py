@@ -31,21 +31,20 @@ which makes the timing meaningless).
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import math
-import pstats
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from _common import (
+    Piece,
     Summary,
     check_agreement,
     environment_lines,
     noise_warning,
+    print_pieces,
+    profile,
     table,
     time_pair,
     verdict,
@@ -63,7 +62,6 @@ OUTPUTS = 10
 LEARNING_RATE = 0.01
 
 Arrays = dict[str, Any]
-Thunk = Callable[[], object]
 
 
 def make_problem(batch: int, data_seed: int) -> tuple[Any, np.ndarray, np.ndarray]:
@@ -259,20 +257,6 @@ def compare(problem: Any, x: np.ndarray, y: np.ndarray, reps: int, warmup: int) 
 # Where nncalc's time goes
 
 
-def profile(problem: Any, runs: int = 5, top: int = 18) -> None:
-    prof = cProfile.Profile()
-    prof.enable()
-    for _ in range(runs):
-        nncalc.solve(problem)
-    prof.disable()
-    out = io.StringIO()
-    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(top)
-    lines = [ln for ln in out.getvalue().splitlines() if ln.strip()]
-    start = next(i for i, ln in enumerate(lines) if ln.lstrip().startswith("ncalls"))
-    print(f"\ncProfile of nncalc.solve ({runs} calls), top {top} by own time:")
-    print("\n".join("  " + ln for ln in lines[start:]))
-
-
 def pieces(problem: Any, x: np.ndarray, reps: int) -> None:
     """Median time of each step, nncalc's code against the reference's code for it."""
     from nncalc import layers
@@ -312,7 +296,7 @@ def pieces(problem: Any, x: np.ndarray, reps: int) -> None:
         g = routed.reshape(c, batch, h // POOL, w // POOL, POOL, POOL)
         return g.transpose(0, 1, 2, 4, 3, 5).reshape(c, batch, h, w)
 
-    cases: list[tuple[str, Thunk, Thunk | None]] = [
+    cases: list[Piece] = [
         (
             "Z1: layers.conv_forward + bias | im2col, W·cols + b",
             lambda: (
@@ -374,17 +358,7 @@ def pieces(problem: Any, x: np.ndarray, reps: int) -> None:
             None,
         ),
     ]
-    rows = []
-    for label, ours, theirs in cases:
-        ta, tb = time_pair(ours, theirs or (lambda: None), reps, 2)
-        ma = Summary(label, ta).median
-        if theirs is None:
-            rows.append([label, f"{ma * 1e3:.3f}", "—", f"{ma * 1e3:+.3f}"])
-        else:
-            mb = Summary(label, tb).median
-            rows.append([label, f"{ma * 1e3:.3f}", f"{mb * 1e3:.3f}", f"{(ma - mb) * 1e3:+.3f}"])
-    print("\npieces (nncalc | reference; median ms over interleaved repetitions):")
-    print(table(rows, ["piece", "nncalc", "reference", "extra"]))
+    print_pieces(cases, reps)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -441,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"batch {args.small_batch}: ratio of medians {small_ratio:.2f}")
 
     if ratio > TARGET_RATIO or args.profile:
-        profile(problem)
+        profile(lambda: nncalc.solve(problem), "nncalc.solve")
         pieces(problem, x, max(args.reps, 20))
     return 0
 

@@ -23,20 +23,19 @@ which makes the timing meaningless).
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
-import pstats
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from _common import (
+    Piece,
     Summary,
     check_agreement,
     environment_lines,
     noise_warning,
+    print_pieces,
+    profile,
     table,
     time_pair,
     verdict,
@@ -49,7 +48,6 @@ INPUTS, HIDDEN, OUTPUTS = 784, 256, 10
 LEARNING_RATE = 0.1
 
 Arrays = dict[str, Any]
-Thunk = Callable[[], object]
 
 
 def make_problem(batch: int, data_seed: int) -> tuple[Any, np.ndarray, np.ndarray]:
@@ -129,20 +127,6 @@ def reference(params: Arrays, x: np.ndarray, y: np.ndarray, rate: float) -> Arra
 # Where nncalc's time goes
 
 
-def profile(problem: Any, runs: int = 5, top: int = 18) -> None:
-    prof = cProfile.Profile()
-    prof.enable()
-    for _ in range(runs):
-        nncalc.solve(problem)
-    prof.disable()
-    out = io.StringIO()
-    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(top)
-    lines = [ln for ln in out.getvalue().splitlines() if ln.strip()]
-    start = next(i for i, ln in enumerate(lines) if ln.lstrip().startswith("ncalls"))
-    print(f"\ncProfile of nncalc.solve ({runs} calls), top {top} by own time:")
-    print("\n".join("  " + ln for ln in lines[start:]))
-
-
 def pieces(problem: Any, x: np.ndarray, reps: int) -> None:
     """Median time of each piece that differs between nncalc and the reference."""
     from nncalc.engine import Elementwise
@@ -155,7 +139,7 @@ def pieces(problem: Any, x: np.ndarray, reps: int) -> None:
     y = problem.y
     delta1 = solution.values["delta1"]
 
-    cases: list[tuple[str, Thunk, Thunk | None]] = [
+    cases: list[Piece] = [
         (
             "relu f(Z1): expression tree | np.maximum(Z1, 0)",
             lambda: act.forward(z1),
@@ -179,19 +163,7 @@ def pieces(problem: Any, x: np.ndarray, reps: int) -> None:
         ("for scale, on both sides: W1 @ X", lambda: w1 @ x, None),
         ("for scale, on both sides: delta1 @ X.T", lambda: delta1 @ x.T, None),
     ]
-    rows = []
-    for label, ours, theirs in cases:
-        a, b = time_pair(ours, theirs or (lambda: None), reps, 2)
-        ma = Summary(label, a).median
-        if theirs is None:
-            rows.append(
-                [label, f"{ma * 1e3:.3f}", "—", "" if "scale" in label else f"{ma * 1e3:+.3f}"]
-            )
-        else:
-            mb = Summary(label, b).median
-            rows.append([label, f"{ma * 1e3:.3f}", f"{mb * 1e3:.3f}", f"{(ma - mb) * 1e3:+.3f}"])
-    print("\npieces (nncalc | reference; median ms over interleaved repetitions):")
-    print(table(rows, ["piece", "nncalc", "reference", "extra"]))
+    print_pieces(cases, reps)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         print(warning)
 
     if ratio > TARGET_RATIO or args.profile:
-        profile(problem)
+        profile(lambda: nncalc.solve(problem), "nncalc.solve")
         pieces(problem, x, max(args.reps, 20))
     return 0
 
