@@ -8,7 +8,7 @@ place that catches them.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -175,7 +175,7 @@ def solve(
 
         loaded = load_problem(problem, limits=Limits.parse(limit or []))
         if plot is not None:
-            from nncalc.plot import check_plot_path, write_plot
+            from nncalc.plot import check_plot_path, finite, png_bytes
 
             check_plot_path(plot)
         run = train(loaded, steps)
@@ -192,9 +192,10 @@ def solve(
             given=not (phase or quantity),
             history=run.history,
         )
+        pictures = []
         if plot is not None:
-            write_plot(run.history, plot, loaded.name or problem.stem)
-        _write(text, output)
+            pictures.append((plot, png_bytes(finite(run.history), loaded.name or problem.stem)))
+        _write(text, output, also=pictures)
         if gradcheck:
             _run_gradcheck(solution.problem, to_stderr=fmt_name in ("json", "markdown", "latex"))
 
@@ -389,13 +390,15 @@ def _display(fmt: Enum | None, output: Path | None) -> tuple[str, bool, int | No
     return name, name == "rich" and to_terminal, None if to_terminal else 200
 
 
-def _write(text: str, output: Path | None) -> None:
+def _write(text: str, output: Path | None, also: Sequence[tuple[Path, bytes]] = ()) -> None:
+    """``text`` to ``output`` (stdout if None), and the ``also`` files: every file or none."""
+    from nncalc.output import atomic_write_all
+
+    files: list[tuple[Path, str | bytes]] = [*([(output, text)] if output else []), *also]
+    if files:
+        atomic_write_all(files)
     if output is None:
         sys.stdout.write(text)
-        return
-    from nncalc.output import atomic_write
-
-    atomic_write(output, text)
 
 
 def main() -> None:

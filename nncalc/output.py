@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from nncalc.errors import NncalcError
@@ -11,22 +12,46 @@ from nncalc.errors import NncalcError
 
 def atomic_write(path: str | Path, text: str | bytes) -> None:
     """Write ``text`` (or bytes) to a temporary file beside ``path``, then rename it into place."""
-    target = Path(path)
+    atomic_write_all([(path, text)])
+
+
+def atomic_write_all(files: Sequence[tuple[str | Path, str | bytes]]) -> None:
+    """Write several files all or none: each goes to a temporary file beside its target,
+    and only when every one is complete are they renamed into place.
+
+    The files get the permissions a new file gets from the umask (mkstemp's are 0600).
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    staged: list[tuple[str, Path]] = []
     try:
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or "."
-        )
-    except OSError as exc:
-        raise NncalcError(f"cannot write: {exc.strerror or exc}", source=str(path)) from None
-    try:
-        data = text if isinstance(text, bytes) else text.encode("utf-8")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise NncalcError(f"cannot write: {exc.strerror or exc}", source=str(path)) from None
-        raise
+        for path, text in files:
+            target = Path(path)
+            try:
+                fd, tmp = tempfile.mkstemp(
+                    prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or "."
+                )
+            except OSError as exc:
+                raise _cannot_write(path, exc) from None
+            staged.append((tmp, target))
+            data = text if isinstance(text, bytes) else text.encode("utf-8")
+            try:
+                os.fchmod(fd, 0o666 & ~mask)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except OSError as exc:
+                raise _cannot_write(path, exc) from None
+        for tmp, target in staged:
+            try:
+                os.replace(tmp, target)
+            except OSError as exc:
+                raise _cannot_write(target, exc) from None
+    finally:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _cannot_write(path: str | Path, exc: OSError) -> NncalcError:
+    return NncalcError(f"cannot write: {exc.strerror or exc}", source=str(path))

@@ -94,10 +94,3 @@ def png_bytes(history: Sequence[float], title: str) -> bytes:
     figure.savefig(buffer, format="png")
     plt.close(figure)
     return buffer.getvalue()
-
-
-def write_plot(history: Sequence[float | None], path: Path, title: str) -> None:
-    from nncalc.output import atomic_write
-
-    check_plot_path(path)
-    atomic_write(path, png_bytes(finite(history), title))

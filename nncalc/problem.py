@@ -418,7 +418,7 @@ class _Validator:
         else:
             xs, ys, single = self.data(data["x"], data["y"], input_shape[0], layers[-1].units)
             x, y, steps = np.asarray(xs).T.copy(), np.asarray(ys).T.copy(), 0
-        self.windows(layers, int(x.shape[0]) if len(input_shape) == 3 else 1)
+        self.sizes(layers, int(y.shape[1]))
         parameters = self.parameters(data.get("parameters"), data.get("init"), layers)
         frozen = self.frozen(data.get("frozen", []), layers)
         optimizer = self.optimizer(data.get("optimizer", "sgd"), parameters, frozen)
@@ -586,16 +586,28 @@ class _Validator:
             units, activation, elementwise, bias, kind, (units,), in_shape, output=output, h0=state
         )
 
-    def windows(self, layers: Sequence[Layer], batch: int) -> None:
-        """Refuse a convolution or pooling whose windows (batch × input channels × output
-        positions × window) would not fit: they are what the engine multiplies."""
-        limit = WINDOW_FACTOR * self.limits.max_entries
+    def sizes(self, layers: Sequence[Layer], columns: int) -> None:
+        """Refuse a layer whose values for the whole batch (``columns``: samples, or samples
+        × time steps above an rnn read at every step) would be over ``max_entries``, and a
+        convolution or pooling whose windows (batch × input channels × output positions ×
+        window, what the engine multiplies) would be over WINDOW_FACTOR times that."""
+        lim = self.limits
+        limit = WINDOW_FACTOR * lim.max_entries
         for i, layer in enumerate(layers):
+            values = layer.units * columns
+            if values > lim.max_entries:
+                key = {"conv2d": "channels", "dense": "units", "rnn": "units"}
+                field = key.get(layer.kind, "type")
+                raise self.fail(
+                    f"network.layers[{i}].{field}",
+                    f"layer {i + 1} would hold {values:,} values for the batch ({layer.units:,} "
+                    f"per sample × {columns:,}); the limit is {lim.max_entries:,} (max_entries)",
+                )
             if layer.kind not in ("conv2d", "maxpool2d", "avgpool2d"):
                 continue
             _, oh, ow = layer.shape
             kh, kw = layer.kernel
-            entries = batch * layer.in_shape[0] * oh * ow * kh * kw
+            entries = columns * layer.in_shape[0] * oh * ow * kh * kw  # columns: the batch
             if kh * kw > MAX_WINDOW:
                 raise self.fail(
                     f"network.layers[{i}].kernel",

@@ -301,7 +301,21 @@ def to_json(solution: Solution, steps: Sequence[Step], history: Sequence[float |
             for s in steps
         ],
     }
-    return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+    return json_text(doc) + "\n"
+
+
+def json_text(value: Any, depth: int = 0) -> str:
+    """JSON indented by its mappings and lists of records, with every array of numbers on
+    one line: readable, and built by the C encoder in one piece per array (a 2000×2000
+    matrix costs tens of MB of memory, not the GB of one line per number)."""
+    pad = "  " * (depth + 1)
+    if isinstance(value, dict) and value:
+        items = [f"{pad}{json.dumps(str(k))}: {json_text(v, depth + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + "  " * depth + "}"
+    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        items = [pad + json_text(v, depth + 1) for v in value]
+        return "[\n" + ",\n".join(items) + "\n" + "  " * depth + "]"
+    return json.dumps(value, allow_nan=False)
 
 
 # ---------------------------------------------------------------------------

@@ -274,3 +274,21 @@ def test_a_stopped_batch_leaves_no_output_file(signum: int, tmp_path: Path) -> N
     assert err == "error: interrupted; no output file was written\n"
     assert out == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["submissions"]  # no grades, no temp
+
+
+def test_a_hidden_layer_too_big_for_the_batch_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    """max_entries bounds every layer's values for the whole batch, not only the weights."""
+    problem = tmp_path / "p.yaml"
+    samples = "[" + ", ".join(["[0.5]"] * 3000) + "]"
+    targets = "[" + ", ".join(["[0]"] * 3000) + "]"
+    problem.write_text(
+        "network: {input: 1, layers: [{units: 100000, activation: relu},"
+        " {units: 1, activation: identity}]}\n"
+        f"loss: mse\nlearning_rate: 0.1\ninit: {{seed: 0}}\nx: {samples}\ny: {targets}\n"
+    )
+    result = runner.invoke(app, ["solve", str(problem), "-f", "json"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"error: {problem}:1: network.layers[0].units: layer 1 would hold 300,000,000 values "
+        "for the batch (100,000 per sample × 3,000); the limit is 4,000,000 (max_entries)\n"
+    )

@@ -193,3 +193,27 @@ def test_a_loss_that_is_not_finite_after_the_last_update_is_null(
     result = runner.invoke(app, ["solve", str(problem), "--steps", "1", "-f", "plain"])
     assert result.exit_code == 0
     assert doc["values"]["W2_new"][0][0] < 0 < doc["values"]["Z2"][0]
+
+
+def test_output_and_plot_are_written_both_or_neither(runner: CliRunner, tmp_path: Path) -> None:
+    missing = tmp_path / "missing" / "out.json"
+    plot = tmp_path / "loss.png"
+    args = ["solve", str(CLASSIC), "--steps", "3", "-f", "json", "--plot", str(plot)]
+    result = runner.invoke(app, [*args, "-o", str(missing)])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {missing}: cannot write: No such file or directory\n"
+    assert list(tmp_path.iterdir()) == []  # the plot was not written either
+    result = runner.invoke(app, [*args, "-o", str(tmp_path / "out.json")])
+    assert result.exit_code == 0 and result.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loss.png", "out.json"]
+    assert len(json.loads((tmp_path / "out.json").read_text())["history"]) == 4
+    # new files get the umask's permissions, as a shell redirection would give them
+    assert (tmp_path / "out.json").stat().st_mode & 0o777 == 0o666 & ~current_umask()
+
+
+def current_umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
