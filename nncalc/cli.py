@@ -392,10 +392,10 @@ def _display(fmt: Enum | None, output: Path | None) -> tuple[str, bool, int | No
 
 def _write(text: str, output: Path | None, also: Sequence[tuple[Path, bytes]] = ()) -> None:
     """``text`` to ``output`` (stdout if None), and the ``also`` files: every file or none."""
-    from nncalc.output import atomic_write_all
-
     files: list[tuple[Path, str | bytes]] = [*([(output, text)] if output else []), *also]
     if files:
+        from nncalc.output import atomic_write_all  # tempfile: only when writing files
+
         atomic_write_all(files)
     if output is None:
         sys.stdout.write(text)
