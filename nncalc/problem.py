@@ -605,6 +605,15 @@ class _Validator:
                 )
             if layer.kind not in ("conv2d", "maxpool2d", "avgpool2d"):
                 continue
+            c, h, w = layer.in_shape
+            padded = columns * c * (h + 2 * layer.padding) * (w + 2 * layer.padding)
+            if padded > limit:
+                raise self.fail(
+                    f"network.layers[{i}].padding",
+                    f"the padded input of this layer would hold {padded:,} entries (batch × "
+                    f"channels × padded height × padded width); the limit is {limit:,} "
+                    f"({WINDOW_FACTOR} × max_entries)",
+                )
             _, oh, ow = layer.shape
             kh, kw = layer.kernel
             entries = columns * layer.in_shape[0] * oh * ow * kh * kw  # columns: the batch
@@ -819,7 +828,7 @@ class _Validator:
                 path, f"expected shape {_dims(shape)} ({what}), got {_describe_shape(value, got)}"
             )
         flat = list(_flatten(value))
-        if not all(_is_number(v) for v in flat):
+        if not all(_is_number(v) and not _too_big(v) for v in flat):
             for index in np.ndindex(*got):
                 entry = value
                 for k in index:
@@ -959,6 +968,11 @@ def _parameter_note(name: str, layer: Layer) -> str:
         return f"layer {layer_number}: {layer.units} units"
     inputs = layer.units if name.startswith("Wh") else math.prod(layer.in_shape)
     return f"layer {layer_number}: {layer.units} units, {inputs} inputs"
+
+
+def _too_big(value: Any) -> bool:
+    """An integer that no float holds (YAML reads 10**400 as a Python int)."""
+    return isinstance(value, int) and abs(value) > 2**1023
 
 
 def _is_scalar(value: Any) -> bool:
