@@ -967,7 +967,9 @@ def test_rnn_batch_mean_is_the_mean_of_single_sequences(data: st.DataObject) -> 
         one = dataclasses.replace(net, X=net.X[b : b + 1], Y=net.Y[b : b + 1], single=True)
         one.scalar_steps = False
         singles.append(solve(one.to_dict())[1])
-    for name in ["loss", *[f"d{p}" for p in net.params]]:
+    names = ["loss", *[f"d{p}" for p in net.params]]
+    assert set(names) <= set(batch_values) and len(singles) == net.batch
+    for name in names:
         mean = sum(np.asarray(v[name]) for v in singles) / net.batch
         close(batch_values[name], mean, name, 1e-9, 1e-12)
 
