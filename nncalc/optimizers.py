@@ -41,7 +41,6 @@ STATES: dict[str, tuple[str, ...]] = {
 }
 #: The state carried from one step to the next (the rest is recomputed each step).
 CARRIED: dict[str, tuple[str, ...]] = {**STATES, "adam": ("m", "v")}
-STATE_KINDS = ("velocity", "sq", "m_hat", "v_hat", "m", "v")
 
 
 def prev(name: str) -> str:
