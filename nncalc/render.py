@@ -306,8 +306,8 @@ def to_json(solution: Solution, steps: Sequence[Step], history: Sequence[float |
 
 def json_text(value: Any, depth: int = 0) -> str:
     """JSON indented by its mappings and lists of records, with every array of numbers on
-    one line: readable, and built by the C encoder in one piece per array (a 2000×2000
-    matrix costs tens of MB of memory, not the GB of one line per number)."""
+    one line: readable, and each array written by the C encoder in one piece (a third less
+    memory than one line per number, and a third of the text)."""
     pad = "  " * (depth + 1)
     if isinstance(value, dict) and value:
         items = [f"{pad}{json.dumps(str(k))}: {json_text(v, depth + 1)}" for k, v in value.items()]
