@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -120,7 +121,14 @@ def phase_title(phase: str, history: Sequence[float | None]) -> str:
 # Numbers
 
 
+#: From this magnitude on, numbers are written as 1.2345e+12: fixed point would print
+#: every digit of 1e300 (301 of them) and push the table off the screen.
+SCIENTIFIC_FROM = 1e9
+
+
 def fmt_number(value: float, precision: int) -> str:
+    if abs(value) >= SCIENTIFIC_FROM:
+        return f"{value:.{precision}e}"  # also inf and nan, as "inf" and "nan"
     text = f"{value:.{precision}f}"
     if float(text) == 0:
         text = text.lstrip("-")  # never show -0.0000
@@ -438,13 +446,29 @@ def equation_text(step: Step, precision: int) -> str:
 
 
 def latex_value(value: Any, precision: int) -> str:
+    return latex_number(_latex_value(value, precision))
+
+
+def latex_number(text: str) -> str:
+    r"""Numbers in math mode: 1.2345e+12 becomes 1.2345 \cdot 10^{12}."""
+    return _SCIENTIFIC.sub(r"\1 \\cdot 10^{\2\3}", text)
+
+
+_SCIENTIFIC = re.compile(r"(\d\.\d*)e\+?(-?)0*(\d+)")
+
+
+def _latex_loss(text: str) -> str:
+    return text if text == "not finite" else f"${latex_number(text)}$"
+
+
+def _latex_value(value: Any, precision: int) -> str:
     if np.ndim(value) == 0:
         return fmt_number(float(value), precision)
     if np.ndim(value) > 2:
         return r",\; ".join(
             rf"\text{{{label}}}"
             if block is None
-            else rf"\underset{{{label}}}{{{latex_value(block, precision)}}}"
+            else rf"\underset{{{label}}}{{{_latex_value(block, precision)}}}"
             for label, block in blocks(value)
         )
     cells = grid(value, precision, gap_row=r"\vdots", gap_col=r"\cdots")
@@ -504,7 +528,7 @@ def to_latex(
             rf"\subsection*{{{latex_escape(history_title(history))}}}",
             r"\begin{tabular}{lr}",
             *[
-                rf"{latex_escape(when)} & {loss} \\"
+                rf"{latex_escape(when)} & {_latex_loss(loss)} \\"
                 for when, loss in history_rows(history, precision)
             ],
             r"\end{tabular}",

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from nncalc.engine import Network, Solution, solve
+from nncalc.engine import Network, Solution, all_finite, solve
 from nncalc.errors import NncalcError, NumericError
 from nncalc.optimizers import prev
 from nncalc.problem import Problem
@@ -53,8 +53,7 @@ def train(problem: Problem, steps: int) -> Run:
             try:
                 for _, name in plan:
                     values[name] = network.compute(name, values)
-                # A sum is finite only if every entry is: one cheap check per quantity.
-                finite = all(np.isfinite(np.sum(values[name])) for name in updates)
+                finite = all(all_finite(values[name]) for name in updates)
             except NumericError:  # e.g. log 0 in the loss
                 finite = False
             if not finite:

@@ -350,6 +350,19 @@ KNOWN: tuple[Known, ...] = (
         fixed="62d5aeb",
     ),
     Known(
+        "finite-update-called-diverged",
+        "graded",
+        "network: {input: 2, layers: [{units: 1, activation: relu, bias: false}]}\n"
+        "loss: mse\nlearning_rate: 0.0\nparameters: {W1: [[1.0e+308, 1.7e+308]]}\n"
+        "x: [0.0, 0.0]\ny: [0.0]\n",
+        r"verify exit [01], solve exit 2",
+        "training.train checked each updated quantity with isfinite(sum(...)): the sum of "
+        "entries that are all finite can overflow (1e308 + 1.7e308), so solve called a "
+        "problem whose every number is finite 'training diverged' (exit 2) while verify "
+        "graded it (CI at 593c183)",
+        fixed="HEAD",
+    ),
+    Known(
         "json-output-memory",
         "solve",
         "network: {input: 1000, layers: [{units: 1000, activation: relu}, "

@@ -116,6 +116,29 @@ def test_latex_is_a_standalone_document(runner: CliRunner, a4: Path) -> None:
     assert out.count(r"\[") == out.count(r"\]") == 6 + 17  # given + every quantity
 
 
+HUGE_WEIGHTS = """\
+network: {input: 2, layers: [{units: 1, activation: identity, bias: false}]}
+loss: mse
+learning_rate: 0.0
+parameters: {W1: [[1.0e+300, -2.5e+9]]}
+x: [1.0e-300, 0.0]
+y: [0.0]
+"""
+
+
+def test_huge_numbers_are_written_in_scientific_notation(runner: CliRunner, tmp_path: Path) -> None:
+    # Fixed point would print all 301 digits of 1e300 and push the table off the screen.
+    problem = tmp_path / "huge.yaml"
+    problem.write_text(HUGE_WEIGHTS)
+    code, plain, _ = solve(runner, str(problem), "-f", "plain", "-q", "W1_new")
+    assert code == 0
+    assert "1.0000e+300" in plain and "-2.5000e+09" in plain
+    assert max(map(len, plain.splitlines())) < 100
+    latex = solve(runner, str(problem), "-f", "latex", "-q", "W1_new")[1]
+    assert r"1.0000 \cdot 10^{300} & -2.5000 \cdot 10^{9}" in latex
+    assert "e+" not in latex
+
+
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
 def test_latex_compiles_with_pdflatex(runner: CliRunner, a4: Path, tmp_path: Path) -> None:
     key = tmp_path / "key.tex"
