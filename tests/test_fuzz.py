@@ -360,7 +360,7 @@ KNOWN: tuple[Known, ...] = (
         "entries that are all finite can overflow (1e308 + 1.7e308), so solve called a "
         "problem whose every number is finite 'training diverged' (exit 2) while verify "
         "graded it (CI at 593c183)",
-        fixed="HEAD",
+        fixed="19f3ccf",
     ),
     Known(
         "json-output-memory",
