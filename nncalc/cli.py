@@ -8,7 +8,7 @@ place that catches them.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -170,7 +170,7 @@ def solve(
     """Solve a problem: every intermediate of the forward pass, backpropagation and update."""
     with reported_errors():
         from nncalc.problem import Limits, load_problem
-        from nncalc.render import render, select
+        from nncalc.render import pieces, select
         from nncalc.training import train
 
         loaded = load_problem(problem, limits=Limits.parse(limit or []))
@@ -182,7 +182,7 @@ def solve(
         solution = run.solution
         chosen = select(solution, [p.value for p in phase or []], quantity or [])
         fmt_name, color, width = _display(fmt, output)
-        text = render(
+        text = pieces(
             solution,
             fmt_name,
             chosen,
@@ -390,15 +390,21 @@ def _display(fmt: Enum | None, output: Path | None) -> tuple[str, bool, int | No
     return name, name == "rich" and to_terminal, None if to_terminal else 200
 
 
-def _write(text: str, output: Path | None, also: Sequence[tuple[Path, bytes]] = ()) -> None:
-    """``text`` to ``output`` (stdout if None), and the ``also`` files: every file or none."""
-    files: list[tuple[Path, str | bytes]] = [*([(output, text)] if output else []), *also]
+def _write(
+    text: str | Iterable[str], output: Path | None, also: Sequence[tuple[Path, bytes]] = ()
+) -> None:
+    """``text`` (or its pieces) to ``output`` (stdout if None), and the ``also`` files:
+    every file or none."""
+    files: list[tuple[Path, str | bytes | Iterable[str]]] = [
+        *([(output, text)] if output else []),
+        *also,
+    ]
     if files:
         from nncalc.output import atomic_write_all  # tempfile: only when writing files
 
         atomic_write_all(files)
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.writelines([text] if isinstance(text, str) else text)
 
 
 def main() -> None:

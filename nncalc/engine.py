@@ -614,10 +614,12 @@ class Network:
                 return act.derivative(v[f"Z{i}_t{t}"], variant)
             case "delta_t":
                 return v[f"dA{i}_t{t}"] * v[f"fprime{i}_t{t}"]
+            # Σ_t δ_t·x_tᵀ and Σ_t δ_t·h_{t−1}ᵀ, as one product of the steps side by side
+            # ([δ_1 … δ_T]·[x_1 … x_T]ᵀ): one matmul instead of T outer products.
             case "dWx":
-                return sum(v[f"delta{i}_t{s}"] @ v[f"A0_t{s}"].T for s in self.times())
+                return self._over_time(v, f"delta{i}_t", 0) @ self._over_time(v, "A0_t", 0).T
             case "dWh":
-                return sum(v[f"delta{i}_t{s}"] @ v[f"A{i}_t{s - 1}"].T for s in self.times())
+                return self._over_time(v, f"delta{i}_t", 0) @ self._over_time(v, f"A{i}_t", 1).T
             # Activation: A_l = f(Z_l), and backward δ_l = ∂L/∂A_l ⊙ f'(Z_l) (or through
             # softmax's Jacobian).
             case "A":
@@ -683,6 +685,10 @@ class Network:
 
     def _sum_t(self, i: int, v: dict[str, Any]) -> Any:
         return sum(v[f"delta{i}_t{s}"].sum(axis=1) for s in self.times())
+
+    def _over_time(self, v: dict[str, Any], prefix: str, lag: int) -> Any:
+        """The steps' columns side by side: [q_{1−lag} … q_{T−lag}] of quantity ``prefix``."""
+        return np.concatenate([v[f"{prefix}{s - lag}"] for s in self.times()], axis=1)
 
     def _step_columns(self, grad_above: Any, t: int) -> Any:
         """The columns of ∂L/∂A (from the layer above) that belong to step t (0 if none)."""
@@ -953,6 +959,11 @@ def _fprime(layer: int) -> Formula:
 
 def solve(problem: Problem) -> Solution:
     """Run forward, backward and update, recording every quantity in order."""
+    return traced(problem)[0]
+
+
+def traced(problem: Problem) -> tuple[Solution, dict[str, Any]]:
+    """:func:`solve`, and the engine's own values (from which a training run goes on)."""
     network = Network(problem)
     solution = Solution(problem)
     values = network.given()
@@ -970,4 +981,4 @@ def solve(problem: Problem) -> Solution:
                 )
         except NumericError as exc:
             raise exc.located(source=problem.source) from None
-    return solution
+    return solution, values

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from nncalc.errors import NncalcError
 
 
-def atomic_write(path: str | Path, text: str | bytes) -> None:
+def atomic_write(path: str | Path, text: Content) -> None:
     """Write ``text`` (or bytes) to a temporary file beside ``path``, then rename it into place."""
     atomic_write_all([(path, text)])
 
 
-def atomic_write_all(files: Sequence[tuple[str | Path, str | bytes]]) -> None:
+#: What a file is written from: text, bytes, or text in pieces (written as they come).
+Content = str | bytes | Iterable[str]
+
+
+def atomic_write_all(files: Sequence[tuple[str | Path, Content]]) -> None:
     """Write several files all or none: each goes to a temporary file beside its target,
     and only when every one is complete are they renamed into place.
 
@@ -34,11 +38,12 @@ def atomic_write_all(files: Sequence[tuple[str | Path, str | bytes]]) -> None:
             except OSError as exc:
                 raise _cannot_write(path, exc) from None
             staged.append((tmp, target))
-            data = text if isinstance(text, bytes) else text.encode("utf-8")
+            chunks = [text] if isinstance(text, str | bytes) else text
             try:
                 os.fchmod(fd, 0o666 & ~mask)
                 with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
+                    for chunk in chunks:
+                        handle.write(chunk if isinstance(chunk, bytes) else chunk.encode("utf-8"))
                     handle.flush()
                     os.fsync(handle.fileno())
             except OSError as exc:

@@ -65,7 +65,35 @@ def render(
     given: bool = True,
     history: Sequence[float | None] = (),
 ) -> str:
-    """The solution (or the chosen steps) as text in format ``fmt``.
+    """The solution (or the chosen steps) as text in format ``fmt``: see :func:`pieces`."""
+    return "".join(
+        pieces(
+            solution,
+            fmt,
+            steps,
+            precision=precision,
+            color=color,
+            width=width,
+            given=given,
+            history=history,
+        )
+    )
+
+
+def pieces(
+    solution: Solution,
+    fmt: str,
+    steps: Sequence[Step] | None = None,
+    *,
+    precision: int = 4,
+    color: bool = False,
+    width: int | None = None,
+    given: bool = True,
+    history: Sequence[float | None] = (),
+) -> Iterator[str]:
+    """The solution (or the chosen steps) as text in format ``fmt``, in pieces to write one
+    after the other: JSON comes an array row at a time, so that a big network's answer key
+    never sits in memory whole; the other formats come in one piece.
 
     ``given`` prefixes the data of the problem (x, y, parameters), as a worked
     solution starts; JSON carries it in its ``problem`` object instead.
@@ -74,17 +102,19 @@ def render(
     """
     steps = list(solution.steps if steps is None else steps)
     if fmt == "json":
-        return to_json(solution, steps, history)
+        yield from json_pieces(solution, steps, history)
+        return
     if given:
         steps = given_steps(solution) + steps
     run = list(history) if len(history) > 2 else []
     if fmt == "markdown":
-        return to_markdown(solution, steps, precision, run)
-    if fmt == "latex":
-        return to_latex(solution, steps, precision, run)
-    return to_rich_text(
-        solution, steps, precision, plain=fmt == "plain", color=color, width=width, history=run
-    )
+        yield to_markdown(solution, steps, precision, run)
+    elif fmt == "latex":
+        yield to_latex(solution, steps, precision, run)
+    else:
+        yield to_rich_text(
+            solution, steps, precision, plain=fmt == "plain", color=color, width=width, history=run
+        )
 
 
 def history_rows(history: Sequence[float | None], precision: int) -> list[tuple[str, str]]:
@@ -143,14 +173,15 @@ def _window(n: int) -> list[int | None]:
     return [*range(head), None, *range(n - (MAX_SHOWN - head - 1), n)]
 
 
-def as_rows(value: Any) -> list[list[float]]:
-    """Vectors as a column (the course's convention), matrices as they are."""
+def as_rows(value: Any) -> np.ndarray:
+    """Vectors as a column (the course's convention), matrices as they are; a view, so that
+    showing the corners of a big matrix never turns all of it into Python floats."""
     arr = np.asarray(value, dtype=float)
     if arr.ndim == 0:
-        return [[float(arr)]]
+        return arr.reshape(1, 1)
     if arr.ndim == 1:
-        return [[float(v)] for v in arr]
-    return arr.tolist()
+        return arr[:, None]
+    return arr
 
 
 def grid(value: Any, precision: int, gap_row: str = "⋮", gap_col: str = "…") -> list[list[str]]:
@@ -163,7 +194,10 @@ def grid(value: Any, precision: int, gap_row: str = "⋮", gap_col: str = "…")
             out.append([gap_row if j is not None else "" for j in cols])
         else:
             out.append(
-                [fmt_number(rows[i][j], precision) if j is not None else gap_col for j in cols]
+                [
+                    fmt_number(float(rows[i, j]), precision) if j is not None else gap_col
+                    for j in cols
+                ]
             )
     return out
 
@@ -269,9 +303,9 @@ def problem_summary(solution: Solution) -> dict[str, Any]:
         "batch_size": p.batch_size,
         "time_steps": p.time_steps,
         "frozen": sorted(p.frozen),
-        "parameters": {k: v.tolist() for k, v in p.parameters.items()},
-        "x": p.as_written("x").tolist(),
-        "y": p.as_written("y").tolist(),
+        "parameters": dict(p.parameters),
+        "x": p.as_written("x"),
+        "y": p.as_written("y"),
     }
 
 
@@ -292,38 +326,75 @@ def layer_summary(layer: Layer) -> dict[str, Any]:
     return summary
 
 
-def to_json(solution: Solution, steps: Sequence[Step], history: Sequence[float | None] = ()) -> str:
+def json_pieces(
+    solution: Solution, steps: Sequence[Step], history: Sequence[float | None] = ()
+) -> Iterator[str]:
+    """The JSON answer key, in pieces: the arrays stay NumPy arrays until they are written,
+    a row at a time, so memory holds one row as text, not every value twice as lists."""
     doc = {
         "problem": problem_summary(solution),
         "history": list(history),
-        "values": {s.name: _plain(s.value) for s in steps},
+        "values": {s.name: s.value for s in steps},
         "steps": [
             {
                 "phase": s.phase,
                 "name": s.name,
                 "equation": s.equation.text,
                 "latex": s.equation.latex,
-                "value": _plain(s.value),
+                "value": s.value,
                 **({"work": s.work(4)} if s.work else {}),
             }
             for s in steps
         ],
     }
-    return json_text(doc) + "\n"
+    yield from _json(doc, 0)
+    yield "\n"
 
 
-def json_text(value: Any, depth: int = 0) -> str:
+#: Arrays up to this many entries are written in one piece; larger ones a row (or, for a
+#: long vector, this many entries) at a time.
+JSON_PIECE = 10_000
+
+
+def _json(value: Any, depth: int) -> Iterator[str]:
     """JSON indented by its mappings and lists of records, with every array of numbers on
-    one line: readable, and each array written by the C encoder in one piece (a third less
-    memory than one line per number, and a third of the text)."""
+    one line: readable, and each array written by the C encoder."""
     pad = "  " * (depth + 1)
     if isinstance(value, dict) and value:
-        items = [f"{pad}{json.dumps(str(k))}: {json_text(v, depth + 1)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(items) + "\n" + "  " * depth + "}"
-    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
-        items = [pad + json_text(v, depth + 1) for v in value]
-        return "[\n" + ",\n".join(items) + "\n" + "  " * depth + "]"
-    return json.dumps(value, allow_nan=False)
+        yield "{\n"
+        for i, (key, item) in enumerate(value.items()):
+            yield f",\n{pad}{json.dumps(str(key))}: " if i else f"{pad}{json.dumps(str(key))}: "
+            yield from _json(item, depth + 1)
+        yield "\n" + "  " * depth + "}"
+    elif isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        yield "[\n"
+        for i, item in enumerate(value):
+            yield f",\n{pad}" if i else pad
+            yield from _json(item, depth + 1)
+        yield "\n" + "  " * depth + "]"
+    elif isinstance(value, np.ndarray) and value.size > JSON_PIECE:
+        yield from _json_array(value)
+    else:
+        yield json.dumps(_plain(value), allow_nan=False)
+
+
+def _json_array(value: np.ndarray) -> Iterator[str]:
+    """A big array as the encoder writes it ([[1.0, 2.0], [3.0, 4.0]]), a piece at a time."""
+    parts: Iterable[np.ndarray] = (
+        value
+        if value.ndim > 1
+        else (value[i : i + JSON_PIECE] for i in range(0, value.size, JSON_PIECE))
+    )
+    yield "["
+    for i, part in enumerate(parts):
+        if i:
+            yield ", "
+        if value.ndim > 1 and part.size > JSON_PIECE:
+            yield from _json_array(part)
+        else:
+            text = json.dumps(part.tolist(), allow_nan=False)
+            yield text if value.ndim > 1 else text[1:-1]
+    yield "]"
 
 
 # ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from nncalc.engine import Network, Solution, all_finite, solve
+from nncalc.engine import Network, Solution, all_finite, solve, traced
 from nncalc.errors import NncalcError, NumericError
 from nncalc.optimizers import prev
 from nncalc.problem import Problem
@@ -47,7 +47,7 @@ def train(problem: Problem, steps: int) -> Run:
     values = network.given()
     history: list[float | None] = []
     with np.errstate(all="ignore"):  # a run that diverges is reported by _diverged
-        for step in range(1, steps + 1):
+        for step in range(1, steps):  # every update but the last: the values alone
             given = values
             values = dict(given)
             try:
@@ -60,9 +60,16 @@ def train(problem: Problem, steps: int) -> Run:
                 raise _diverged(_with_values(problem, network, given), step, steps)
             history.append(float(values["loss"]))
             values = _advance(network, values)
+    last = _with_values(problem, network, values)
+    try:
+        solution, values = traced(last)  # the last update in full, every quantity shown
+    except NumericError:
+        raise _diverged(last, steps, steps) from None
+    history.append(float(values["loss"]))
+    values = _advance(network, values)
+    with np.errstate(all="ignore"):
         history.append(_loss_after(network, values))
-    last = _with_values(problem, network, given)
-    return Run(history, solve(last), _with_values(problem, network, values))
+    return Run(history, solution, _with_values(problem, network, values))
 
 
 def _loss_after(network: Network, values: dict[str, Any]) -> float | None:
@@ -112,7 +119,7 @@ def _diverged(problem: Problem, step: int, steps: int) -> NncalcError:
         exc.message += where
         return exc
     return NumericError(
-        f"the loss is not finite after update {steps}: training diverged; "
+        f"the loss is not finite after update {step}: training diverged; "
         "lower the learning rate or check the magnitudes of the inputs",
         source=problem.source,
         path="loss",

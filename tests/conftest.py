@@ -8,11 +8,16 @@ from typer.testing import CliRunner
 
 # Hypothesis profiles (docs/fuzzing.md). "ci" is loaded unless --hypothesis-profile names
 # another: the property tests keep their own example counts (Hypothesis' 100 when they set
-# none) and tests/test_fuzz.py runs at least 2,000 examples per entry point. "fuzz-long"
-# runs 100,000 per entry point; use it for tests/test_fuzz.py only:
+# none) and tests/test_fuzz.py runs at least 2,000 examples per entry point. "ci" is
+# derandomized: every run tries the same examples, so a change cannot pass one run and fail
+# the next. "explore" draws new examples each run, and "fuzz-long" draws 100,000 per entry
+# point; use them to look for new failures, for tests/test_fuzz.py only:
 #   python -m pytest tests/test_fuzz.py --hypothesis-profile=fuzz-long
-settings.register_profile("ci", settings.get_profile("default"), deadline=None, print_blob=True)
-settings.register_profile("fuzz-long", settings.get_profile("ci"), max_examples=100_000)
+settings.register_profile(
+    "ci", settings.get_profile("default"), deadline=None, print_blob=True, derandomize=True
+)
+settings.register_profile("explore", settings.get_profile("ci"), derandomize=False)
+settings.register_profile("fuzz-long", settings.get_profile("explore"), max_examples=100_000)
 settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
