@@ -413,7 +413,7 @@ KNOWN: tuple[Known, ...] = (
         "(4·10⁶ outputs) 7.7 GB, 79 s and 1.44 GB of JSON. Shown here at 1000×1000 "
         "(0.56 GB, 89 MB of JSON); since the fix (render.json_pieces writes an array a row "
         "at a time) it runs within 128 MiB",
-        fixed="HEAD",
+        fixed="96856e9",
         options=(("memory", 128),),
     ),
     Known(
