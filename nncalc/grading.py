@@ -46,6 +46,9 @@ Values = dict[str, Any]
 Slip = tuple[str, Callable[[Values], Any]]
 
 
+TRANSPOSED = "transposed: this is the transpose of the right matrix (x·δᵀ for δ·xᵀ)"
+
+
 @dataclass
 class _World:
     """The student's values and, for the steps they skipped, what follows from them.
@@ -308,9 +311,7 @@ class Grader:
         """The classic slip that reproduces the student's numbers, if one does."""
         world = state.values
         if transposed:
-            if self._passes(answer, name, self.exact[name]):
-                return "transposed: this is the transpose of the right matrix (x·δᵀ for δ·xᵀ)"
-            return None
+            return TRANSPOSED if self._passes(answer, name, self.exact[name]) else None
         for hint, slip in self._slips(name):
             if self._matches(answer, name, partial(slip, world)):
                 return hint
@@ -326,6 +327,11 @@ class Grader:
 
                 if self._matches(answer, name, slipped):
                     return hint
+        # A square matrix written transposed has the right shape: only its numbers tell
+        # (dWh = Σ δ_t·h_{t−1}ᵀ written as Σ h_{t−1}·δ_tᵀ).
+        square = answer.ndim == 2 and answer.shape[0] == answer.shape[1]
+        if square and self._passes(answer.T, name, self.exact[name]):
+            return TRANSPOSED
         nonzero = np.asarray(exact) != 0
         if nonzero.any():
             for power in (1, -1, 2, -2):

@@ -324,6 +324,23 @@ def test_rnn_update_slips_get_their_hint(runner: CliRunner, tmp_path: Path) -> N
     assert items["Wx1_new"]["hint"] == "learning rate left out: Wx1 − ∇ instead of Wx1 − α·∇"
 
 
+def test_rnn_square_gradient_written_transposed_gets_the_hint(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # dWh1 is 2×2: written as Σ h_(t−1)·δ_tᵀ it has the right shape, the wrong layout.
+    right = load(DATA / "rnn" / "all_correct.yaml")["answers"]
+    dwh = np.asarray(right["dWh1"], dtype=float)
+    assert not np.allclose(dwh, dwh.T, atol=1e-3)  # else the slip would not show
+    answers = {"dWh1": dwh.T.tolist(), "dWx1": right["dWx1"]}
+    _, report = verify(runner, write_sheet(tmp_path, RNN, answers))
+    items = by_name(report)
+    assert (items["dWh1"]["verdict"], items["dWh1"]["points"]) == ("wrong", 0.0)
+    assert items["dWh1"]["hint"] == (
+        "transposed: this is the transpose of the right matrix (x·δᵀ for δ·xᵀ)"
+    )
+    assert items["dWx1"]["hint"] is None and items["dWx1"]["verdict"] == "correct"
+
+
 def test_rnn_derivative_at_the_activation_gets_the_hint(runner: CliRunner, tmp_path: Path) -> None:
     """f1'(Z1_t) taken at h_t: 1 − tanh(h_t)² instead of 1 − tanh(Z1_t)² = 1 − h_t².
 
