@@ -55,29 +55,10 @@ def select(solution: Solution, phases: Iterable[str] = (), names: Iterable[str] 
 
 
 def render(
-    solution: Solution,
-    fmt: str,
-    steps: Sequence[Step] | None = None,
-    *,
-    precision: int = 4,
-    color: bool = False,
-    width: int | None = None,
-    given: bool = True,
-    history: Sequence[float | None] = (),
+    solution: Solution, fmt: str, steps: Sequence[Step] | None = None, **options: Any
 ) -> str:
-    """The solution (or the chosen steps) as text in format ``fmt``: see :func:`pieces`."""
-    return "".join(
-        pieces(
-            solution,
-            fmt,
-            steps,
-            precision=precision,
-            color=color,
-            width=width,
-            given=given,
-            history=history,
-        )
-    )
+    """The solution (or the chosen steps) as text in format ``fmt``: :func:`pieces`, joined."""
+    return "".join(pieces(solution, fmt, steps, **options))
 
 
 def pieces(
