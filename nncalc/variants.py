@@ -40,7 +40,7 @@ from nncalc.engine import solve
 from nncalc.errors import NncalcError
 from nncalc.output import atomic_write
 from nncalc.problem import Problem, problem_from_dict
-from nncalc.render import render
+from nncalc.render import pieces, render
 from nncalc.template import answer_template
 
 KINK_MARGIN = 0.05
@@ -266,7 +266,7 @@ def generate(
         reference = f"../{v.folder}/problem.yaml"
         atomic_write(folder / "problem.yaml", variant_yaml(v.data))
         atomic_write(folder / "answers.yaml", answer_template(v.problem, reference, v.student))
-        atomic_write(folder / "key.json", render(solution, "json"))
+        atomic_write(folder / "key.json", pieces(solution, "json"))
         atomic_write(folder / "key.tex", render(solution, "latex"))
         files = [f"{v.folder}/{name}" for name in ("problem.yaml", "answers.yaml")]
         writer.writerow(
