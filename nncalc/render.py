@@ -664,9 +664,12 @@ def html_value(
     return f'<table class="matrix"><tbody>{"".join(body)}</tbody></table>'
 
 
-def to_html(solution: Solution, steps: Sequence[Step], precision: int) -> str:
-    """The steps as an HTML fragment: a title, then a table per phase (quantity,
-    equation, value as a small matrix). Scoped CSS included; no scripts.
+def to_html(
+    solution: Solution, steps: Sequence[Step], precision: int, history: Sequence[float | None] = ()
+) -> str:
+    """The steps as an HTML fragment: a title, the loss along a training run (with more
+    than one update), then a table per phase (quantity, equation, value as a small matrix).
+    Scoped CSS included; no scripts.
     """
     import html
 
@@ -676,12 +679,23 @@ def to_html(solution: Solution, steps: Sequence[Step], precision: int) -> str:
         f"<h3>{title}</h3>",
         f"<p><em>{html.escape(architecture(solution))}</em></p>",
     ]
+    run = history if len(history) > 2 else ()
+    if run:
+        parts.append(
+            f'<table class="steps"><caption>{html.escape(history_title(run))}</caption>'
+            "<thead><tr><th>when</th><th>loss</th></tr></thead><tbody>"
+        )
+        for when, loss in history_rows(run, precision):
+            parts.append(
+                f'<tr><th scope="row">{html.escape(when)}</th><td class="num">{loss}</td></tr>'
+            )
+        parts.append("</tbody></table>")
     for phase in PHASE_TITLES:
         rows = [s for s in steps if s.phase == phase]
         if not rows:
             continue
         parts.append(
-            f'<table class="steps"><caption>{html.escape(PHASE_TITLES[phase])}</caption>'
+            f'<table class="steps"><caption>{html.escape(phase_title(phase, run))}</caption>'
             "<thead><tr><th>quantity</th><th>equation</th><th>value</th></tr></thead><tbody>"
         )
         for s in rows:

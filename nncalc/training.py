@@ -34,6 +34,17 @@ class Run:
     def steps(self) -> int:
         return len(self.history) - 1
 
+    def _repr_markdown_(self) -> str:
+        from nncalc.render import render
+
+        return render(self.solution, "markdown", history=self.history)
+
+    def _repr_html_(self) -> str:
+        from nncalc.render import given_steps, to_html
+
+        steps = given_steps(self.solution) + self.solution.steps
+        return to_html(self.solution, steps, 4, self.history)
+
 
 def train(problem: Problem, steps: int) -> Run:
     """Apply ``steps`` updates; the solution describes the last one."""

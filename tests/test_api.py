@@ -164,6 +164,20 @@ def test_solution_html(solution: nncalc.Solution) -> None:
     assert "$$" in solution._repr_markdown_()  # unchanged
 
 
+def test_training_run_displays_its_losses_then_the_last_update() -> None:
+    problem = nncalc.load_problem(ROOT / "problems" / "classic_222.yaml")
+    run = nncalc.train(problem, 3)
+    assert run.steps == 3 and len(run.history) == 4
+    md = run._repr_markdown_()
+    assert "Training: 3 updates" in md
+    assert md.index("Training: 3 updates") < md.index("Forward pass (update 3)")
+    html = run._repr_html_()
+    assert "<caption>Training: 3 updates</caption>" in html
+    assert '<tr><th scope="row">before update 1</th><td class="num">0.2984</td></tr>' in html
+    assert "<caption>Forward pass (update 3)</caption>" in html
+    assert "<script" not in html
+
+
 def test_student_result_markdown_and_html(problem: nncalc.Problem) -> None:
     result = nncalc.grade(problem, {"H": [2.3257, 0.6929, 1.1646], "y_hat": [0.2, 0.8]})
     md = result._repr_markdown_()
