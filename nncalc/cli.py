@@ -66,6 +66,7 @@ class Phase(str, Enum):
 
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a Unix tool whose reader went away reports
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -92,6 +93,13 @@ def reported_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         typer.echo("error: interrupted; no output file was written", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError:
+        # The reader of stdout stopped reading (`| head`): end quietly, as `cat` would, and
+        # point stdout at /dev/null so that the final flush has nowhere to fail.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(EXIT_BROKEN_PIPE) from None
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)

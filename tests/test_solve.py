@@ -228,6 +228,19 @@ def test_installed_command_runs_in_a_real_process(a4: Path) -> None:
     assert json.loads(done.stdout)["values"]["A2"] == pytest.approx([0.21825, 0.78175], abs=1e-5)
 
 
+def test_a_reader_that_stops_reading_ends_the_run_quietly_with_141(a4: Path) -> None:
+    # `nncalc solve ... | head`: the pipe is closed before the first write.
+    run = subprocess.Popen(
+        [sys.executable, "-m", "nncalc", "solve", str(a4), "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert run.stdout is not None and run.stderr is not None
+    run.stdout.close()
+    assert run.wait(timeout=60) == 141
+    assert run.stderr.read() == b""
+
+
 def test_python_dash_m_runs_and_bad_input_exits_2_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("network: {input: 2}\nloss: mse\nlearning_rate: 0.1\nx: [1, 2]\ny: [0]\n")
