@@ -506,7 +506,7 @@ def latex_number(text: str) -> str:
     return _SCIENTIFIC.sub(r"\1 \\cdot 10^{\2\3}", text)
 
 
-_SCIENTIFIC = re.compile(r"(\d\.\d*)e\+?(-?)0*(\d+)")
+_SCIENTIFIC = re.compile(r"(\d(?:\.\d*)?)e\+?(-?)0*(\d+)")
 
 
 def _latex_loss(text: str) -> str:

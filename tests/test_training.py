@@ -124,6 +124,22 @@ def test_plain_output_shows_the_history_table_and_a_terminal_plot(runner: CliRun
     assert "Forward pass (update 200)" in lines
 
 
+def test_latex_writes_small_losses_as_powers_of_ten() -> None:
+    from nncalc.engine import solve
+    from nncalc.problem import load_problem
+    from nncalc.render import render
+
+    solution = solve(load_problem(CLASSIC))
+    # Below 10⁻⁴ a loss is shown with significant digits (3.51e-05), which LaTeX must not
+    # print as text: 3.51 · 10⁻⁵.
+    latex = render(solution, "latex", history=[0.2984, 1e-05, 3.51e-05, 0.0011])
+    assert r"before update 1 & $0.2984$ \\" in latex
+    assert r"before update 2 & $1 \cdot 10^{-5}$ \\" in latex
+    assert r"before update 3 & $3.51 \cdot 10^{-5}$ \\" in latex
+    assert r"after the last update & $0.0011$ \\" in latex
+    assert "e-05" not in latex
+
+
 def test_plot_writes_a_png(runner: CliRunner, tmp_path: Path) -> None:
     target = tmp_path / "loss.png"
     result = runner.invoke(
