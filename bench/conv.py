@@ -364,6 +364,16 @@ def pieces(problem: Any, x: np.ndarray, reps: int) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def checked_ratio(problem: Any, x: np.ndarray, y: np.ndarray, reps: int, warmup: int) -> float:
+    """Check both sides agree on every quantity (exit 1 if not), then time them."""
+    check_agreement(
+        nncalc.solve(problem).values,
+        reference(problem.parameters, x, y, problem.learning_rate),
+        by_kind=True,
+    )
+    return compare(problem, x, y, reps, warmup)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=20, help="timed repetitions per side (20)")
@@ -395,23 +405,13 @@ def main(argv: list[str] | None = None) -> int:
         f"  problem built via nncalc.problem_from_dict in {time.perf_counter() - start:.1f} s "
         f"(not timed); {math.prod(INPUT_SHAPE)} inputs per image\n"
     )
-    check_agreement(
-        nncalc.solve(problem).values,
-        reference(problem.parameters, x, y, problem.learning_rate),
-        by_kind=True,
-    )
-    ratio = compare(problem, x, y, args.reps, args.warmup)
+    ratio = checked_ratio(problem, x, y, args.reps, args.warmup)
     print(f"batch {args.batch}: ratio of medians {verdict(ratio, TARGET_RATIO)}")
 
     if args.small_batch:
         small, xs, ys = make_problem(args.small_batch, args.data_seed)
         print(f"\nbatch {args.small_batch} (for the record, no target):")
-        check_agreement(
-            nncalc.solve(small).values,
-            reference(small.parameters, xs, ys, small.learning_rate),
-            by_kind=True,
-        )
-        small_ratio = compare(small, xs, ys, args.reps, args.warmup)
+        small_ratio = checked_ratio(small, xs, ys, args.reps, args.warmup)
         print(f"batch {args.small_batch}: ratio of medians {small_ratio:.2f}")
 
     if ratio > TARGET_RATIO or args.profile:
