@@ -118,6 +118,32 @@ def time_pair(
     return t_samples, b_samples
 
 
+def time_against_reference(
+    solve: Callable[[], object], reference: Callable[[], object], reps: int, warmup: int
+) -> tuple[Summary, Summary]:
+    """Time nncalc's solve and the NumPy reference interleaved and print both side by side;
+    return their summaries (nncalc's, the reference's)."""
+    t, b = time_pair(solve, reference, reps, warmup)
+    target = Summary("nncalc.solve(problem)", t)
+    base = Summary("NumPy reference (same math)", b)
+    ratio = target.median / base.median
+    rows = []
+    for res, r in ((base, "1.00"), (target, f"{ratio:.2f}")):
+        q1, q3 = res.quartiles()
+        rows.append(
+            [
+                res.label,
+                f"{res.median * 1e3:.2f}",
+                f"{res.low * 1e3:.2f}",
+                f"{q1 * 1e3:.2f}–{q3 * 1e3:.2f}",
+                r,
+            ]
+        )
+    print(f"\n{reps} interleaved repetitions per side after {warmup} warm-up(s):")
+    print(table(rows, ["", "median ms", "min ms", "IQR ms", "ratio"]))
+    return target, base
+
+
 def check_agreement(
     values: Mapping[str, Any], reference: Mapping[str, Any], *, by_kind: bool = False
 ) -> None:

@@ -39,14 +39,12 @@ from typing import Any
 import numpy as np
 from _common import (
     Piece,
-    Summary,
     check_agreement,
     environment_lines,
     noise_warning,
     print_pieces,
     profile,
-    table,
-    time_pair,
+    time_against_reference,
     verdict,
 )
 from numpy.lib.stride_tricks import sliding_window_view
@@ -224,29 +222,10 @@ def compare(problem: Any, x: np.ndarray, y: np.ndarray, reps: int, warmup: int) 
     """Time solve against the reference, interleaved; print the table; return the ratio."""
     params = {k: v.copy() for k, v in problem.parameters.items()}
     rate = problem.learning_rate
-    t, b = time_pair(
-        lambda: nncalc.solve(problem),
-        lambda: reference(params, x, y, rate),
-        reps,
-        warmup,
+    target, base = time_against_reference(
+        lambda: nncalc.solve(problem), lambda: reference(params, x, y, rate), reps, warmup
     )
-    target = Summary("nncalc.solve(problem)", t)
-    base = Summary("NumPy reference (same math)", b)
     ratio = target.median / base.median
-    rows = []
-    for res, r in ((base, "1.00"), (target, f"{ratio:.2f}")):
-        q1, q3 = res.quartiles()
-        rows.append(
-            [
-                res.label,
-                f"{res.median * 1e3:.2f}",
-                f"{res.low * 1e3:.2f}",
-                f"{q1 * 1e3:.2f}–{q3 * 1e3:.2f}",
-                r,
-            ]
-        )
-    print(f"\n{reps} interleaved repetitions per side after {warmup} warm-up(s):")
-    print(table(rows, ["", "median ms", "min ms", "IQR ms", "ratio"]))
     print(f"ratio of minimums {target.low / base.low:.2f}")
     if warning := noise_warning([base, target]):
         print(warning)

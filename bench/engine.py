@@ -30,14 +30,12 @@ from typing import Any
 import numpy as np
 from _common import (
     Piece,
-    Summary,
     check_agreement,
     environment_lines,
     noise_warning,
     print_pieces,
     profile,
-    table,
-    time_pair,
+    time_against_reference,
     verdict,
 )
 
@@ -198,29 +196,13 @@ def main(argv: list[str] | None = None) -> int:
 
     params = {k: v.copy() for k, v in problem.parameters.items()}
     rate = problem.learning_rate
-    t, b = time_pair(
+    target, base = time_against_reference(
         lambda: nncalc.solve(problem),
         lambda: reference(params, x, y, rate),
         args.reps,
         args.warmup,
     )
-    target = Summary("nncalc.solve(problem)", t)
-    base = Summary("NumPy reference (same math)", b)
     ratio = target.median / base.median
-    rows = []
-    for res, r in ((base, "1.00"), (target, f"{ratio:.2f}")):
-        q1, q3 = res.quartiles()
-        rows.append(
-            [
-                res.label,
-                f"{res.median * 1e3:.2f}",
-                f"{res.low * 1e3:.2f}",
-                f"{q1 * 1e3:.2f}–{q3 * 1e3:.2f}",
-                r,
-            ]
-        )
-    print(f"\n{args.reps} interleaved repetitions per side after {args.warmup} warm-up(s):")
-    print(table(rows, ["", "median ms", "min ms", "IQR ms", "ratio"]))
     print(
         f"ratio of medians {verdict(ratio, TARGET_RATIO)}; "
         f"ratio of minimums {target.low / base.low:.2f}"
