@@ -14,11 +14,13 @@ import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from nncalc.errors import NncalcError
+from nncalc.vocabulary import ACTIVATION_FUNCTIONS
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -103,15 +105,17 @@ class Call(Node):
 
 
 @dataclass(frozen=True)
-class Step(Node):
-    """Heaviside step: 1 where u > 0, else 0 (so relu'(0) = 0)."""
+class Heaviside(Node):
+    """Heaviside step, printed step(u): 1 where u > 0, else 0 (so relu'(0) = 0)."""
 
     u: Node
+    printed: ClassVar[str] = "step"
 
 
 @dataclass(frozen=True)
 class Sign(Node):
     u: Node
+    printed: ClassVar[str] = "sign"
 
 
 @dataclass(frozen=True)
@@ -124,12 +128,7 @@ class IfPos(Node):
 
 
 ZERO, ONE, TWO = Num(0.0), Num(1.0), Num(2.0)
-_MAX_ARGS = {
-    **dict.fromkeys(["relu", "sigmoid", "tanh", "softplus", "sin", "cos", "exp"], 1),
-    **dict.fromkeys(["log", "sqrt", "abs", "identity", "linear"], 1),
-    "leaky_relu": 2,
-    "elu": 2,
-}
+_MAX_ARGS = ACTIVATION_FUNCTIONS  # each function and how many arguments it takes at most
 _DEFAULT_ALPHA = {"leaky_relu": 0.01, "elu": 1.0}
 _CONSTANTS = {"pi": math.pi, "e": math.e}
 _HINTS = {"ln": "log", "X": "x", "z": "x", "ReLU": "relu", "sigma": "sigmoid"}
@@ -364,7 +363,7 @@ class _Parser:
 
 
 @dataclass(frozen=True)
-class Variant:
+class Evaluation:
     """A way of evaluating a formula differently, to recognise a student's slip.
 
     ``degrees``: sin and cos read their argument in degrees (a calculator in degree mode).
@@ -376,9 +375,9 @@ class Variant:
     step: float | None = None
 
 
-def _apply(func: str, u: FloatArray, param: float | None, variant: Variant) -> FloatArray:
+def _apply(func: str, u: FloatArray, param: float | None, evaluation: Evaluation) -> FloatArray:
     alpha = _DEFAULT_ALPHA.get(func, 0.0) if param is None else param
-    if func in ("sin", "cos") and variant.degrees:
+    if func in ("sin", "cos") and evaluation.degrees:
         u = np.deg2rad(u)
     table: dict[str, Callable[[FloatArray], FloatArray]] = {
         "relu": lambda v: np.maximum(v, 0.0),
@@ -397,7 +396,7 @@ def _apply(func: str, u: FloatArray, param: float | None, variant: Variant) -> F
     return table[func](u)
 
 
-def _eval(node: Node, z: FloatArray, variant: Variant) -> FloatArray:
+def _eval(node: Node, z: FloatArray, evaluation: Evaluation) -> FloatArray:
     """Walk the tree once over whole arrays (vectorised; the caller silences numpy warnings)."""
     match node:
         case Num(value):
@@ -405,35 +404,39 @@ def _eval(node: Node, z: FloatArray, variant: Variant) -> FloatArray:
         case Var():
             return z
         case Neg(u):
-            return -_eval(u, z, variant)
+            return -_eval(u, z, evaluation)
         case Binary(a, b):
             op = {Add: np.add, Sub: np.subtract, Mul: np.multiply, Div: np.divide}[type(node)]
-            return np.asarray(op(_eval(a, z, variant), _eval(b, z, variant)), dtype=np.float64)
+            return np.asarray(
+                op(_eval(a, z, evaluation), _eval(b, z, evaluation)), dtype=np.float64
+            )
         case Pow(base, exponent):
-            return np.power(_eval(base, z, variant), _constant(exponent))
+            return np.power(_eval(base, z, evaluation), _constant(exponent))
         case Call(func, arg, param):
-            return _apply(func, _eval(arg, z, variant), param, variant)
-        case Step(u):
+            return _apply(func, _eval(arg, z, evaluation), param, evaluation)
+        case Heaviside(u):
             # step(u) = 1 where u > 0, else 0 (NaN stays NaN); a comparison is ~10× np.heaviside.
-            v = _eval(u, z, variant)
-            if variant.step is not None:  # a student's version of relu': dropped, or 1 everywhere
-                return np.where(np.isnan(v), np.nan, variant.step)
+            v = _eval(u, z, evaluation)
+            if (
+                evaluation.step is not None
+            ):  # a student's version of relu': dropped, or 1 everywhere
+                return np.where(np.isnan(v), np.nan, evaluation.step)
             out = (v > 0).astype(np.float64)
             out[np.isnan(v)] = np.nan
             return out
         case Sign(u):
-            return np.sign(_eval(u, z, variant))
+            return np.sign(_eval(u, z, evaluation))
         case IfPos(cond, then, otherwise):
-            c = _eval(cond, z, variant)
-            chosen = np.where(c > 0, _eval(then, z, variant), _eval(otherwise, z, variant))
+            c = _eval(cond, z, evaluation)
+            chosen = np.where(c > 0, _eval(then, z, evaluation), _eval(otherwise, z, evaluation))
             return np.where(np.isnan(c), np.nan, chosen)
     raise TypeError(f"not an expression node: {node!r}")
 
 
-def _evaluate(node: Node, z: npt.ArrayLike, variant: Variant) -> FloatArray:
+def _evaluate(node: Node, z: npt.ArrayLike, evaluation: Evaluation) -> FloatArray:
     zz = np.asarray(z, dtype=np.float64)
     with np.errstate(all="ignore"):
-        out = _eval(node, zz, variant)
+        out = _eval(node, zz, evaluation)
     if out.shape == zz.shape and out.flags.writeable and not np.shares_memory(out, zz):
         return out  # already a fresh array of the right shape: no copy
     return np.array(np.broadcast_to(out, zz.shape), dtype=np.float64)
@@ -441,7 +444,7 @@ def _evaluate(node: Node, z: npt.ArrayLike, variant: Variant) -> FloatArray:
 
 def _constant(node: Node) -> float:
     """The value of an x-free subtree (exponents and alpha)."""
-    return float(_evaluate(node, 0.0, Variant()))
+    return float(_evaluate(node, 0.0, Evaluation()))
 
 
 # --- Simplifying constructors ---------------------------------------------------------------------
@@ -576,10 +579,10 @@ def _rebuild(node: Node, replace: Callable[[Node], Node | None]) -> Node:
             return _pow(r(base), r(exponent))
         case Call(func, arg, param):
             return Call(func, r(arg), param)
-        case Step(u):
+        case Heaviside(u):
             u = r(u)
             c = _plain(u)
-            return Step(u) if c is None else Num(float(c > 0))
+            return Heaviside(u) if c is None else Num(float(c > 0))
         case Sign(u):
             return Sign(r(u))
         case IfPos(cond, then, otherwise):
@@ -601,7 +604,7 @@ def _function_derivative(func: str, u: Node, param: float | None) -> Node:
     alpha = Num(_DEFAULT_ALPHA.get(func, 0.0) if param is None else param)
     sigma = Call("sigmoid", u)
     rules: dict[str, Callable[[], Node]] = {
-        "relu": lambda: Step(u),  # relu'(u) = 1 if u > 0 else 0, taking 0 at the kink
+        "relu": lambda: Heaviside(u),  # relu'(u) = 1 if u > 0 else 0, taking 0 at the kink
         "leaky_relu": lambda: IfPos(u, ONE, alpha),  # 1 if u > 0 else α
         "elu": lambda: IfPos(u, ONE, _mul(alpha, Call("exp", u))),  # 1 if u > 0 else α·e^u
         "sigmoid": lambda: _mul(sigma, _sub(ONE, sigma)),  # σ' = σ(1 − σ)
@@ -713,8 +716,8 @@ def _text(node: Node) -> str:
         case Call(func, arg, param):
             extra = "" if param is None else ", " + _fmt(param)
             return f"{func}({_text(arg)}{extra})"
-        case Step(u) | Sign(u):
-            return f"{type(node).__name__.lower()}({_text(u)})"
+        case Heaviside(u) | Sign(u):
+            return f"{node.printed}({_text(u)})"
         case IfPos(cond, then, otherwise):
             return f"({_text(then)} if {_text(cond)} > 0 else {_text(otherwise)})"
     raise TypeError(f"cannot print {node!r}")
@@ -755,8 +758,8 @@ def _latex(node: Node) -> str:
         case Call(func, arg, param):
             extra = "" if param is None else ", " + _latex_number(param)
             return f"{_LATEX_FUNCS[func]}({_latex(arg)}{extra})"
-        case Step(u) | Sign(u):
-            return rf"\operatorname{{{type(node).__name__.lower()}}}({_latex(u)})"
+        case Heaviside(u) | Sign(u):
+            return rf"\operatorname{{{node.printed}}}({_latex(u)})"
         case IfPos(cond, then, otherwise):
             return _cases(cond, _latex(then), _latex(otherwise))
     raise TypeError(f"cannot print {node!r}")
@@ -769,8 +772,10 @@ def _walk(node: Node) -> Iterator[Node]:
 
 
 def _conditions(node: Node) -> list[Node]:
-    """The arguments u of every `u > 0` test (Step and IfPos) in the tree."""
-    own = [node.u] if isinstance(node, Step) else [node.cond] if isinstance(node, IfPos) else []
+    """The arguments u of every `u > 0` test (Heaviside and IfPos) in the tree."""
+    own = (
+        [node.u] if isinstance(node, Heaviside) else [node.cond] if isinstance(node, IfPos) else []
+    )
     return own + [c for kid in node.children() for c in _conditions(kid)]
 
 
@@ -783,7 +788,7 @@ def _display(d: Node) -> tuple[str, str]:
 
     def assume(positive: bool) -> Node:
         def replace(n: Node) -> Node | None:
-            if isinstance(n, Step) and n.u == u:
+            if isinstance(n, Heaviside) and n.u == u:
                 return ONE if positive else ZERO
             if isinstance(n, IfPos) and n.cond == u:
                 return n.then if positive else n.otherwise
@@ -814,32 +819,32 @@ class Activation:
     derivative_tree: Node = field(repr=False, compare=False)
 
     def __call__(
-        self, z: npt.ArrayLike, *, degrees: bool = False, variant: Variant | None = None
+        self, z: npt.ArrayLike, *, degrees: bool = False, evaluation: Evaluation | None = None
     ) -> FloatArray:
         """f(z) elementwise; with `degrees`, sin and cos read their argument in degrees."""
-        return _evaluate(self.tree, z, variant or Variant(degrees=degrees))
+        return _evaluate(self.tree, z, evaluation or Evaluation(degrees=degrees))
 
     def derivative(
-        self, z: npt.ArrayLike, *, degrees: bool = False, variant: Variant | None = None
+        self, z: npt.ArrayLike, *, degrees: bool = False, evaluation: Evaluation | None = None
     ) -> FloatArray:
         """f'(z) elementwise, from the printed derivative formula (relu'(0) = 0)."""
-        return _evaluate(self.derivative_tree, z, variant or Variant(degrees=degrees))
+        return _evaluate(self.derivative_tree, z, evaluation or Evaluation(degrees=degrees))
 
     @property
     def has_step(self) -> bool:
         """Whether the derivative contains relu's step (so "relu' dropped" is a possible slip)."""
-        return any(isinstance(n, Step) for n in _walk(self.derivative_tree))
+        return any(isinstance(n, Heaviside) for n in _walk(self.derivative_tree))
 
     def kink_distance(self, z: npt.ArrayLike) -> float:
         """How close the inputs come to a kink (relu, leaky_relu, elu, abs): min |u(z)| over
         the kinks u = 0 of the function; inf when it has none. Used to keep generated
         exercises away from points where the derivative is a convention."""
         arguments = [
-            n.u if isinstance(n, (Step, Sign)) else n.cond
+            n.u if isinstance(n, (Heaviside, Sign)) else n.cond
             for n in _walk(self.derivative_tree)
-            if isinstance(n, (Step, Sign, IfPos))
+            if isinstance(n, (Heaviside, Sign, IfPos))
         ]
-        distances = [float(np.min(np.abs(_evaluate(u, z, Variant())))) for u in arguments]
+        distances = [float(np.min(np.abs(_evaluate(u, z, Evaluation())))) for u in arguments]
         return min(distances, default=float("inf"))
 
 

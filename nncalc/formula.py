@@ -1,4 +1,4 @@
-"""Equations, written once and shown as text (Unicode) or LaTeX."""
+"""Equations, written once and shown as text (Unicode) or LaTeX; numbers as they are shown."""
 
 from __future__ import annotations
 
@@ -54,3 +54,18 @@ def param_symbol(name: str) -> Formula:
     if len(letters) == 2:  # Wx, Wh
         return Formula(name, f"{letters[0]}_{{{letters[1]},{layer}}}")
     return sym(letters, int(layer))
+
+
+#: From this magnitude on, numbers are written as 1.2345e+12: fixed point would print
+#: every digit of 1e300 (301 of them) and push the table off the screen.
+SCIENTIFIC_FROM = 1e9
+
+
+def fmt_number(value: float, precision: int) -> str:
+    """A number as every format shows it: ``precision`` decimals, never ``-0.0000``."""
+    if abs(value) >= SCIENTIFIC_FROM:
+        return f"{value:.{precision}e}"  # also inf and nan, as "inf" and "nan"
+    text = f"{value:.{precision}f}"
+    if float(text) == 0:
+        text = text.lstrip("-")  # never show -0.0000
+    return text

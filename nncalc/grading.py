@@ -33,13 +33,14 @@ from typing import Any
 import numpy as np
 
 from nncalc.answers import Answer, AnswerSheet
-from nncalc.engine import Elementwise, Network, Softmax, param_of, solve, split_name
+from nncalc.engine import traced
 from nncalc.errors import NncalcError
-from nncalc.expr import Variant
-from nncalc.layers import columns, conv_forward
-from nncalc.names import canonical_name
-from nncalc.problem import NUMBER_TEXT, Layer, Limits, Problem
+from nncalc.expr import Evaluation
+from nncalc.layers import Elementwise, Layer, Softmax, columns, conv_forward
+from nncalc.names import canonical_name, param_of, split_name
+from nncalc.problem import Limits, Problem
 from nncalc.results import ItemResult, StudentResult
+from nncalc.validate import NUMBER_TEXT, drop_leading_ones
 
 Values = dict[str, Any]
 #: A classic slip: the hint that names it, and the value it gives from the student's values.
@@ -97,11 +98,11 @@ class Grader:
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
         self.rubric = problem.rubric
-        self.network = Network(problem)
+        # The same checks as `nncalc solve`: a problem it refuses is not graded.
+        solution, self.exact = traced(problem)
+        self.network = solution.network
         self.names = [name for _, name in self.network.plan()]
-        solve(problem)  # the same checks as `nncalc solve`: a problem it refuses is not graded
         with np.errstate(all="ignore"):
-            self.exact = self._evaluate(self.network.given())
             # What a student who rounds every intermediate gets (NaN where that breaks down).
             rounded = self.network.given()
             for name in self.names:
@@ -109,7 +110,7 @@ class Grader:
             self.rounded = rounded
         # What every sheet is compared with, computed once: shown values, their plain form.
         self.expected = {n: self.shown(n, self.exact[n]) for n in self.names}
-        self.expected_plain = {n: _plain(v) for n, v in self.expected.items()}
+        self.expected_plain = {n: _answer_lists(v) for n, v in self.expected.items()}
         self.labels = {n: self._label(n) for n in self.names}
         self.inputs = {n: self.network.inputs(n) for n in self.names}
         self.bounds = {n: self.rubric.tolerance.bound(v) for n, v in self.expected.items()}
@@ -117,13 +118,8 @@ class Grader:
         self.flat_expected = {n: np.ravel(v) for n, v in self.expected.items()}
         self.flat_bounds = {n: np.ravel(b) for n, b in self.bounds.items()}
 
-    def _evaluate(self, values: Values) -> Values:
-        for name in self.names:
-            values[name] = self.network.compute(name, values)
-        return values
-
     def _label(self, name: str) -> str:
-        return self.network.symbols.label(name) or name
+        return self.network.label(name) or name
 
     def shown(self, name: str, value: Any) -> Any:
         return self.network.shown(name, value)
@@ -158,7 +154,7 @@ class Grader:
                 item.verdict, item.points, item.answer = (
                     "correct",
                     item.max_points,
-                    _plain(read.value),
+                    _answer_lists(read.value),
                 )
             if read is not None or item.max_points:
                 items.append(item)
@@ -224,7 +220,9 @@ class Grader:
         """Set the item's verdict, points and hint; record the answer in the world."""
         assert read.value is not None
         name, answer, rubric = item.name, read.value, self.rubric
-        item.answer = _plain(answer.T if read.transposed else answer)  # as the student wrote it
+        item.answer = _answer_lists(
+            answer.T if read.transposed else answer
+        )  # as the student wrote it
         if read.transposed:  # the right numbers, maybe, in the wrong layout: never credit
             item.verdict = "wrong"
             item.hint = self._hint(name, answer, True, world, expected)
@@ -295,7 +293,7 @@ class Grader:
         want = _shape_text(expected)
         if value.shape == expected:
             return _Read(value)
-        if len(expected) >= 2 and _without_leading_ones(value.shape) == expected:
+        if len(expected) >= 2 and drop_leading_ones(value.shape, keep=1) == expected:
             return _Read(value.reshape(expected))  # a one-channel map written as 1×H×W, say
         if value.size == int(np.prod(expected)) and _is_flat(value.shape) and _is_flat(expected):
             return _Read(value.reshape(expected))  # a vector written as a row or a column
@@ -353,7 +351,7 @@ class Grader:
         """The classic mistakes that change this quantity's own formula."""
         kind, i = split_name(name)
         net, p = self.network, self.problem
-        act = net.acts[i - 1] if i else None
+        act = net.activation(i) if i else None
         slips: list[Slip] = []
         trig = isinstance(act, Elementwise) and any(t in act.f.text for t in ("sin", "cos"))
         layer = p.layers[i - 1] if i else None
@@ -376,7 +374,7 @@ class Grader:
             slips.append(
                 (
                     "sin/cos evaluated in degrees; use radians",
-                    lambda w: net.compute(name, w, Variant(degrees=True)),
+                    lambda w: net.compute(name, w, Evaluation(degrees=True)),
                 )
             )
         if kind == "A" and isinstance(act, Softmax):
@@ -388,7 +386,7 @@ class Grader:
             )
         if kind in ("fprime", "fprime_t") and isinstance(act, Elementwise):
             slips += self._fprime_slips(name, act, trig)
-        if kind == "delta" and i == p.depth and net.fast_output:
+        if kind == "delta" and i == p.depth and net.closed_form_delta:
             slips.append(
                 ("sign flipped: δ = y − ŷ instead of ŷ − y", lambda w: -net.compute(name, w))
             )
@@ -475,20 +473,20 @@ class Grader:
             slips.append(
                 (
                     "sin/cos evaluated in degrees; use radians",
-                    lambda w: act.derivative(w[z], Variant(degrees=True)),
+                    lambda w: act.derivative(w[z], Evaluation(degrees=True)),
                 )
             )
         if act.f.has_step:
             slips.append(
                 (
                     "the ReLU part of the derivative is missing (relu'(x) = 1 for x > 0)",
-                    lambda w: act.derivative(w[z], Variant(step=0.0)),
+                    lambda w: act.derivative(w[z], Evaluation(step=0.0)),
                 )
             )
             slips.append(
                 (
                     "ReLU's derivative taken as 1 everywhere (it is 0 for x ≤ 0)",
-                    lambda w: act.derivative(w[z], Variant(step=1.0)),
+                    lambda w: act.derivative(w[z], Evaluation(step=1.0)),
                 )
             )
         return slips
@@ -561,14 +559,9 @@ def _shape_text(shape: tuple[int, ...]) -> str:
     return f"a {'×'.join(map(str, shape))} {'matrix' if len(shape) == 2 else 'array'}"
 
 
-def _without_leading_ones(shape: tuple[int, ...]) -> tuple[int, ...]:
-    while len(shape) > 1 and shape[0] == 1:
-        shape = shape[1:]
-    return shape
-
-
-def _plain(value: Any) -> Any:
-    """NumPy to plain numbers and lists; an empty (NaN) entry becomes None."""
+def _answer_lists(value: Any) -> Any:
+    """An answer or exact value as a result holds it: numbers and lists, an empty (NaN)
+    entry as None."""
     array = np.asarray(value, dtype=float)
     if not np.isnan(array).any():
         return array.tolist()

@@ -19,10 +19,47 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-_CANONICAL = re.compile(
-    r"(Z|A|delta|dA|fprime|dWx|dWh|dW|db)(\d+)(_t[1-9]\d*)?|(Wx|Wh|W|b)(\d+)_new|loss"
-    r"|(?:velocity|sq|m_hat|v_hat|m|v)_(?:Wx|Wh|W|b)(\d+)"
+#: The one grammar of canonical names: a per-layer quantity (with ``_t{t}`` for an rnn's
+#: step), an updated parameter, an optimizer's state of a parameter, or the loss.
+_GRAMMAR = re.compile(
+    r"(?P<q>Z|A|dA|fprime|delta|dWx|dWh|dW|db)(?P<ql>\d+)(?P<t>_t\d+)?"
+    r"|(?P<n>Wx|Wh|W|b)(?P<nl>\d+)_new"
+    r"|(?P<s>velocity|sq|m_hat|v_hat|m|v)_(?P<sp>Wx|Wh|W|b)(?P<sl>\d+)"
+    r"|loss"
 )
+
+
+def split_name(name: str) -> tuple[str, int]:
+    """A canonical name as (quantity, layer): 'dW2' → ('dW', 2); 'W1_new' → ('W_new', 1);
+    'Z1_t3' → ('Z_t', 1); 'm_W1' → ('m_W', 1); 'loss' → ('loss', 0)."""
+    match = _GRAMMAR.fullmatch(name)
+    if not match:
+        raise KeyError(name)
+    g = match.groupdict()
+    if g["q"]:
+        return g["q"] + ("_t" if g["t"] else ""), int(g["ql"])
+    if g["n"]:
+        return f"{g['n']}_new", int(g["nl"])
+    if g["s"]:
+        return f"{g['s']}_{g['sp']}", int(g["sl"])
+    return "loss", 0
+
+
+def time_step(name: str) -> int:
+    """The time step t of a per-step name ('A1_t3' → 3), or 0."""
+    _, _, t = name.rpartition("_t")
+    return int(t) if t.isdigit() else 0
+
+
+def param_of(name: str) -> str:
+    """The parameter an update or state quantity belongs to: 'W1_new', 'm_hat_W1' → 'W1'."""
+    quantity, layer = split_name(name)
+    letters = (
+        quantity.removesuffix("_new") if quantity.endswith("_new") else quantity.rpartition("_")[2]
+    )
+    return f"{letters}{layer}"
+
+
 _ALIASES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(Wx|Wh|W|b)(\d+)'"), r"\1\2_new"),
     (re.compile(r"(Wx|Wh|W|b)(\d+)(new|_updated|updated|_prime)"), r"\1\2_new"),
@@ -68,10 +105,10 @@ def canonical_name(name: str, depth: int, recurrent: int = 0) -> str | None:
     if transposed:
         upper, delta = int(transposed.group(1)), int(transposed.group(2))
         text = f"dA{upper - 1}" if upper == delta else ""
-    match = _CANONICAL.fullmatch(text)
-    if not match:
+    match = _GRAMMAR.fullmatch(text)
+    if not match or (match["t"] or "_t1")[2] == "0":  # no step 0 (h0 is given), no "_t03"
         return None
-    layer = int(match.group(2) or match.group(5) or match.group(6) or 1)
-    if not 1 <= layer <= depth or (match.group(1) == "A" and layer == 0):
+    layer = int(match["ql"] or match["nl"] or match["sl"] or 1)
+    if not 1 <= layer <= depth:
         return None
     return text

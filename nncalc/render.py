@@ -17,7 +17,6 @@ import numpy as np
 
 if TYPE_CHECKING:
     from nncalc.engine import Solution, Step
-    from nncalc.problem import Layer
 
 FORMATS = ("rich", "plain", "json", "markdown", "latex")
 PHASE_TITLES = {
@@ -222,11 +221,10 @@ def matrix_text(value: Any, precision: int) -> str:
 
 def given_steps(solution: Solution) -> list[Step]:
     """The problem's data as pseudo-steps of phase "given", for the human formats."""
-    from nncalc.engine import Network, Step
+    from nncalc.engine import Step
     from nncalc.formula import Formula, param_symbol
 
-    p = solution.problem
-    network = Network(p)
+    p, network = solution.problem, solution.network
     given = network.given()
     # The "equation" of given data is its description (text) and its symbol (LaTeX).
     x, y = network.shown("A0", p.x), network.shown("y", p.y)
@@ -275,7 +273,7 @@ def problem_summary(solution: Solution) -> dict[str, Any]:
         "source": p.source,
         "network": {
             "input": p.input_size if len(p.input_shape) == 1 else list(p.input_shape),
-            "layers": [layer_summary(layer) for layer in p.layers],
+            "layers": [layer.summary() for layer in p.layers],
         },
         "loss": p.loss,
         "reduction": p.reduction,
@@ -288,23 +286,6 @@ def problem_summary(solution: Solution) -> dict[str, Any]:
         "x": p.as_written("x"),
         "y": p.as_written("y"),
     }
-
-
-def layer_summary(layer: Layer) -> dict[str, Any]:
-    """A layer as the problem file would write it (every setting spelled out)."""
-    summary: dict[str, Any] = {"type": layer.kind}
-    if layer.kind in ("dense", "rnn"):
-        summary["units"] = layer.units
-    if layer.kind == "conv2d":
-        summary["channels"] = layer.shape[0]
-    if layer.kind in ("conv2d", "maxpool2d", "avgpool2d"):
-        summary.update(kernel=list(layer.kernel), stride=list(layer.stride), padding=layer.padding)
-    if layer.weighted:
-        summary.update(activation=layer.activation, bias=layer.bias)
-    if layer.kind == "rnn":
-        summary.update(output=layer.output, h0=list(layer.h0))
-    summary["shape"] = list(layer.shape)
-    return summary
 
 
 def json_pieces(
@@ -474,7 +455,7 @@ def to_rich_text(
 def blocks_of(rows: Sequence[Step]) -> Iterator[tuple[Step, str]]:
     """Each step, with the heading of the time-step block it starts ('' if none): an rnn's
     per-step quantities are shown step by step, as a worked solution writes them."""
-    from nncalc.engine import time_step
+    from nncalc.names import time_step
 
     current = 0
     for s in rows:

@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nncalc.errors import NncalcError
-from nncalc.problem import nesting_depth
 from nncalc.results import SYMBOLS
+from nncalc.validate import nesting_depth
 
 if TYPE_CHECKING:
     from rich.console import Console

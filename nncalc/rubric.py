@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
+    from nncalc.validate import Validator
+
 #: Slack added to every bound so that float representation never fails a correct answer
 #: (0.1 + 0.2 ≠ 0.3 in binary): a billionth of the bound plus a few units in the last place
 #: of the exact value, far below any printed digit at every magnitude.
@@ -109,11 +111,11 @@ class Rubric:
         return 1.0 if self.points is None else self.points.get(name, 0.0)
 
 
-def parse_rubric(section: Any, validator: Any, depth: tuple[int, int]) -> Rubric:
-    """Validate the ``grading:`` section (``validator`` is problem.py's, for messages)."""
+def parse_rubric(section: Any, v: Validator, depth: int, recurrent: int) -> Rubric:
+    """Validate the ``grading:`` section of a problem of ``depth`` layers (``recurrent``:
+    the rnn layer, 0 if none), which the names of ``points`` are read against."""
     from nncalc.names import canonical_name
 
-    v = validator
     spec = v.mapping(section, "grading", ("points", "tolerance", "partial", "follow_through"))
     points = None
     if "points" in spec:
@@ -121,7 +123,7 @@ def parse_rubric(section: Any, validator: Any, depth: tuple[int, int]) -> Rubric
         points = {}
         for key, value in given.items():
             path = f"grading.points.{key}"
-            name = canonical_name(str(key), *depth)
+            name = canonical_name(str(key), depth, recurrent)
             if name is None:
                 raise v.fail(path, f"unknown quantity {key!r}")
             if name in points:
@@ -147,7 +149,7 @@ def parse_rubric(section: Any, validator: Any, depth: tuple[int, int]) -> Rubric
     return Rubric(points, tolerance, partial == "element", fraction)
 
 
-def _tolerance(value: Any, v: Any) -> Tolerance:
+def _tolerance(value: Any, v: Validator) -> Tolerance:
     spec = v.mapping(value, "grading.tolerance", ("decimals", "sigfigs", "rtol", "atol"))
     modes = [m for m in ("decimals", "sigfigs") if m in spec]
     relative = [k for k in ("rtol", "atol") if k in spec]

@@ -39,8 +39,7 @@ def answer_template(problem: Problem, problem_ref: str, student: str | None = No
     ]
     current = ""
     with np.errstate(all="ignore"):
-        for phase, name in network.plan():
-            values[name] = network.compute(name, values)
+        for phase, name in network.steps(values):
             if phase != current:
                 lines.append(f"  # {phases[phase]}")
                 current = phase

@@ -53,8 +53,7 @@ def train(problem: Problem, steps: int) -> Run:
             f"expected a number of steps from 1 to {MAX_STEPS:,}, got {steps}", path="--steps"
         )
     network = Network(problem)
-    plan = network.plan()
-    updates = ["loss", *(name for phase, name in plan if phase == "update")]
+    updates = ["loss", *(name for phase, name in network.plan() if phase == "update")]
     values = network.given()
     history: list[float | None] = []
     with np.errstate(all="ignore"):  # a run that diverges is reported by _diverged
@@ -62,8 +61,7 @@ def train(problem: Problem, steps: int) -> Run:
             given = values
             values = dict(given)
             try:
-                for _, name in plan:
-                    values[name] = network.compute(name, values)
+                network.run(values)
                 finite = all(all_finite(values[name]) for name in updates)
             except NumericError:  # e.g. log 0 in the loss
                 finite = False
@@ -87,9 +85,7 @@ def _loss_after(network: Network, values: dict[str, Any]) -> float | None:
     """The loss after the last update (a forward pass), or None where it is not finite:
     the updates themselves all were, so the run stands and this is only reported."""
     try:
-        for phase, name in network.plan():
-            if phase == "forward":
-                values[name] = network.compute(name, values)
+        network.run(values, phases=["forward"])
     except NumericError:
         return None
     loss = float(values["loss"])

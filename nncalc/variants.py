@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from nncalc.engine import solve
+from nncalc.engine import Solution, solve
 from nncalc.errors import NncalcError
 from nncalc.output import atomic_write
 from nncalc.problem import Problem, problem_from_dict
@@ -148,7 +148,7 @@ def _rejection(problem: Problem) -> str | None:
                     return f"{name} within {KINK_MARGIN} of a kink"
         elif layer.is_softmax and np.max(values[f"A{i}"]) > SATURATION:
             return f"softmax of layer {i} saturates"
-        elif layer.kind == "maxpool2d" and _tied(problem, values, i):
+        elif layer.kind == "maxpool2d" and _tied(solution, i):
             return f"a tie for the maximum in a window of layer {i}"
     for name, old in problem.parameters.items():
         if name in problem.frozen:
@@ -159,16 +159,15 @@ def _rejection(problem: Problem) -> str | None:
     return None
 
 
-def _tied(problem: Problem, values: dict[str, Any], i: int) -> bool:
+def _tied(solution: Solution, i: int) -> bool:
     """Whether a window of max-pooling layer i has two entries (nearly) equal to its maximum:
     then ∂L/∂A_{i-1} depends on a tie-breaking rule, not on the math."""
-    from nncalc import layers
-    from nncalc.engine import Network
+    from nncalc.layers import pad, windows
 
-    below = f"A{i - 1}"
-    a = Network(problem).internal(below, values[below]) if i > 1 else problem.x
+    problem, below = solution.problem, f"A{i - 1}"
+    a = solution.network.internal(below, solution[below]) if i > 1 else problem.x
     layer = problem.layers[i - 1]
-    cols = layers.windows(layers.pad(a, layer.padding, -np.inf), layer.kernel, layer.stride)
+    cols = windows(pad(a, layer.padding, -np.inf), layer.kernel, layer.stride)
     top = np.sort(cols.reshape(*cols.shape[:4], -1), axis=-1)[..., -2:]
     return bool(np.any(top[..., 1] - top[..., 0] < KINK_MARGIN))
 

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nncalc import layers
+from nncalc.formula import fmt_number
+from nncalc.layers import pad, windows
+from nncalc.names import split_name
 
 if TYPE_CHECKING:
-    from nncalc.engine import Network
+    from nncalc.layers import Context
 
 #: Show the work only up to this many output entries and this many terms per entry.
 MAX_ENTRIES = 36
@@ -25,24 +27,22 @@ MAX_TERMS = 27
 Work = Callable[[int], list[str]]
 
 
-def worked(network: Network, name: str, values: dict[str, Any]) -> Work | None:
+def worked(network: Context, name: str, values: dict[str, Any]) -> Work | None:
     """The worked arithmetic of ``name`` (a function of the decimals shown), if it has one."""
-    from nncalc.engine import split_name
-
-    kind, i = split_name(name)
-    if not network.problem.single or kind not in ("Z", "A") or not i:
+    quantity, i = split_name(name)
+    if not network.single or quantity not in ("Z", "A") or not i:
         return None
     layer = network.layer(i)
-    if layer.kind == "conv2d" and kind == "Z":
+    if layer.kind == "conv2d" and quantity == "Z":
         terms = layer.in_shape[0] * layer.kernel[0] * layer.kernel[1]
-    elif layer.kind in ("maxpool2d", "avgpool2d") and kind == "A":
+    elif layer.kind in ("maxpool2d", "avgpool2d") and quantity == "A":
         terms = layer.kernel[0] * layer.kernel[1]
     else:
         return None
     if layer.units > MAX_ENTRIES or terms > MAX_TERMS:
         return None
     source = network.layer_input(i, values)  # (1, C, H, W)
-    cols = layers.windows(layers.pad(source, layer.padding), layer.kernel, layer.stride)[0]
+    cols = windows(pad(source, layer.padding), layer.kernel, layer.stride)[0]
     out = values[name][0]  # (C, oh, ow)
     where = _index_text(out.shape[0])
     below = "x" if i == 1 else f"A{i - 1}"
@@ -91,12 +91,6 @@ def _index_text(channels: int) -> Callable[[int, int, int], str]:
     if channels == 1:
         return lambda c, p, q: f"[{p + 1},{q + 1}]"
     return lambda c, p, q: f"[{c + 1},{p + 1},{q + 1}]"
-
-
-def fmt_number(value: float, precision: int) -> str:
-    from nncalc.render import fmt_number as fmt
-
-    return fmt(value, precision)
 
 
 def _n(value: float, precision: int) -> str:
