@@ -475,19 +475,19 @@ def test_every_quantitys_declared_inputs_cover_what_its_rule_reads(
     rnn's x_t and h0) are not inputs.  Declared inputs must be computed earlier, and every
     one must be read, except where :func:`may_leave_unread` says why not.
     """
-    problem = load(case)
-    problems = []
-    for name, declared, read, earlier in declared_and_read(problem):
+    loaded = load(case)
+    disagreements = []
+    for name, declared, read, earlier in declared_and_read(loaded):
         undeclared = sorted(read - set(declared))
-        unread = [n for n in declared if n not in read and not may_leave_unread(problem, name)]
+        unread = [n for n in declared if n not in read and not may_leave_unread(loaded, name)]
         not_earlier = [n for n in declared if n not in earlier]
         if undeclared or unread or not_earlier:
-            problems.append(
+            disagreements.append(
                 f"{name}: read {sorted(read)}, declared {declared}"
                 + (f"; reads undeclared {undeclared}" if undeclared else "")
                 + (f"; declares unread {unread}" if unread else "")
                 + (f"; declares {not_earlier}, not computed before it" if not_earlier else "")
             )
-    if problems:
-        message = "rules and their declared inputs disagree:\n" + "\n".join(problems)
+    if disagreements:
+        message = "rules and their declared inputs disagree:\n" + "\n".join(disagreements)
         pytest.fail(message, pytrace=False)
