@@ -41,7 +41,7 @@ PACKAGE = ROOT / "nncalc"
 TIER_TABLE = (
     "errors formula vocabulary names yamlio output display",  # 0 foundation
     "validate expr rubric layers optimizers",  # 1 math and validation
-    "problem answers",  # 2 loading
+    "problem answers schema",  # 2 loading (schema: what files may hold)
     "engine work training finite_diff",  # 3 engine
     "results grading template",  # 4 grading
     "render report plot notebook",  # 5 presentation
