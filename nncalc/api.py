@@ -58,7 +58,7 @@ def grade(
         from nncalc.answers import Answer, AnswerSheet
 
         sheet = AnswerSheet(NOTEBOOK_FILE, str(student), _problem_path(problem))
-        sheet.answers = [Answer(str(key), _plain(value)) for key, value in answers.items()]
+        sheet.answers = [Answer(str(key), _as_lists(value)) for key, value in answers.items()]
         return grader.grade(sheet)
     # grade_file with this problem's grader already in place: it never reloads the problem.
     where = _problem_path(problem)
@@ -69,10 +69,10 @@ def _problem_path(problem: Problem) -> Path:
     return Path(problem.source or "<problem>")
 
 
-def _plain(value: Any) -> Any:
+def _as_lists(value: Any) -> Any:
     """NumPy arrays and scalars as the lists and numbers an answers file holds."""
     if hasattr(value, "tolist"):
         return value.tolist()
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [_as_lists(v) for v in value]
     return value

@@ -451,13 +451,13 @@ def _constant(node: Node) -> float:
 # Each rule keeps the value (up to rounding) wherever the operands are finite.
 
 
-def _plain(node: Node) -> float | None:
+def _number_value(node: Node) -> float | None:
     """The value of an unnamed number (pi and e are kept as names, never folded)."""
     return node.value if isinstance(node, Num) and node.name is None else None
 
 
 def _fold(op: Callable[[float, float], float], a: Node, b: Node) -> Node | None:
-    x, y = _plain(a), _plain(b)
+    x, y = _number_value(a), _number_value(b)
     if x is None or y is None:
         return None
     with np.errstate(all="ignore"):
@@ -468,7 +468,7 @@ def _fold(op: Callable[[float, float], float], a: Node, b: Node) -> Node | None:
 
 
 def _neg(u: Node) -> Node:
-    if (c := _plain(u)) is not None:
+    if (c := _number_value(u)) is not None:
         return Num(-c + 0.0)
     match u:
         case Neg(v):  # −(−v) = v
@@ -485,13 +485,13 @@ def _neg(u: Node) -> Node:
 def _add(a: Node, b: Node) -> Node:
     if (folded := _fold(operator.add, a, b)) is not None:
         return folded
-    if _plain(a) == 0:
+    if _number_value(a) == 0:
         return b
-    if _plain(b) == 0:
+    if _number_value(b) == 0:
         return a
     if isinstance(b, Neg):  # a + (−b) = a − b
         return _sub(a, b.u)
-    if (c := _plain(b)) is not None and c < 0:
+    if (c := _number_value(b)) is not None and c < 0:
         return _sub(a, Num(-c))
     if isinstance(a, Neg):  # −a + b = b − a
         return _sub(b, a.u)
@@ -501,13 +501,13 @@ def _add(a: Node, b: Node) -> Node:
 def _sub(a: Node, b: Node) -> Node:
     if (folded := _fold(operator.sub, a, b)) is not None:
         return folded
-    if _plain(b) == 0:
+    if _number_value(b) == 0:
         return a
-    if _plain(a) == 0:
+    if _number_value(a) == 0:
         return _neg(b)
     if isinstance(b, Neg):  # a − (−b) = a + b
         return _add(a, b.u)
-    if (c := _plain(b)) is not None and c < 0:
+    if (c := _number_value(b)) is not None and c < 0:
         return _add(a, Num(-c))
     return Sub(a, b)
 
@@ -521,7 +521,7 @@ def _signed_op(op: Callable[[Node, Node], Node], a: Node, b: Node) -> Node:
 def _mul(a: Node, b: Node) -> Node:
     if (folded := _fold(operator.mul, a, b)) is not None:
         return folded
-    ca, cb = _plain(a), _plain(b)
+    ca, cb = _number_value(a), _number_value(b)
     if ca == 0 or cb == 0:
         return ZERO
     if ca == 1 or cb == 1:
@@ -534,7 +534,7 @@ def _mul(a: Node, b: Node) -> Node:
         return _mul(b, a)
     if isinstance(b, Mul) and (folded := _fold(operator.mul, a, b.a)) is not None:
         return _mul(folded, b.b)  # c1·(c2·u) = (c1c2)·u
-    if isinstance(b, Div) and _plain(b.a) == 1:  # a·(1/b) = a/b
+    if isinstance(b, Div) and _number_value(b.a) == 1:  # a·(1/b) = a/b
         return _div(a, b.b)
     return Mul(a, b)
 
@@ -542,7 +542,7 @@ def _mul(a: Node, b: Node) -> Node:
 def _div(a: Node, b: Node) -> Node:
     if (folded := _fold(operator.truediv, a, b)) is not None:
         return folded
-    if _plain(b) == 1:
+    if _number_value(b) == 1:
         return a
     if isinstance(a, Neg) or isinstance(b, Neg):
         return _signed_op(_div, a, b)
@@ -554,9 +554,9 @@ def _div(a: Node, b: Node) -> Node:
 def _pow(base: Node, exponent: Node) -> Node:
     if (folded := _fold(operator.pow, base, exponent)) is not None:
         return folded
-    if _plain(exponent) == 1:
+    if _number_value(exponent) == 1:
         return base
-    if _plain(exponent) == 0:
+    if _number_value(exponent) == 0:
         return ONE
     return Pow(base, exponent)
 
@@ -581,7 +581,7 @@ def _rebuild(node: Node, replace: Callable[[Node], Node | None]) -> Node:
             return Call(func, r(arg), param)
         case Heaviside(u):
             u = r(u)
-            c = _plain(u)
+            c = _number_value(u)
             return Heaviside(u) if c is None else Num(float(c > 0))
         case Sign(u):
             return Sign(r(u))
@@ -675,7 +675,7 @@ def _fmt(value: float) -> str:
 
 
 def _signed(node: Node) -> bool:
-    c = _plain(node)
+    c = _number_value(node)
     return isinstance(node, Neg) or (c is not None and c < 0)
 
 

@@ -110,7 +110,7 @@ class Grader:
             self.rounded = rounded
         # What every sheet is compared with, computed once: shown values, their plain form.
         self.expected = {n: self.shown(n, self.exact[n]) for n in self.names}
-        self.expected_plain = {n: _answer_lists(v) for n, v in self.expected.items()}
+        self.expected_lists = {n: _answer_lists(v) for n, v in self.expected.items()}
         self.labels = {n: self._label(n) for n in self.names}
         self.inputs = {n: self.network.inputs(n) for n in self.names}
         self.bounds = {n: self.rubric.tolerance.bound(v) for n, v in self.expected.items()}
@@ -164,7 +164,7 @@ class Grader:
         """The item of a quantity before judging: missing, with its points and exact value."""
         points = self.rubric.points_for(name)
         item = ItemResult(name, self.labels[name], "missing", 0.0, points)
-        item.expected = self.expected_plain[name]
+        item.expected = self.expected_lists[name]
         return item
 
     def _sort_answers(self, answers: list[Answer]) -> tuple[dict[str, Answer], list[ItemResult]]:
@@ -349,13 +349,13 @@ class Grader:
 
     def _slips(self, name: str) -> list[Slip]:
         """The classic mistakes that change this quantity's own formula."""
-        kind, i = split_name(name)
+        quantity, i = split_name(name)
         net, p = self.network, self.problem
         act = net.activation(i) if i else None
         slips: list[Slip] = []
         trig = isinstance(act, Elementwise) and any(t in act.f.text for t in ("sin", "cos"))
         layer = p.layers[i - 1] if i else None
-        if kind == "Z" and layer and layer.kind == "dense" and layer.bias:
+        if quantity == "Z" and layer and layer.kind == "dense" and layer.bias:
             slips.append(
                 (
                     f"the bias b{i} seems left out (Z{i} = W{i}·{net.symbols.a(i - 1).text} "
@@ -363,30 +363,30 @@ class Grader:
                     lambda w: w[f"W{i}"] @ w[f"A{i - 1}"],
                 )
             )
-        if kind == "Z" and layer and layer.kind == "conv2d":
+        if quantity == "Z" and layer and layer.kind == "conv2d":
             slips += self._conv_slips(i, layer)
-        if kind in ("A", "A_t") and isinstance(act, Elementwise) and act.f.text != "x":
+        if quantity in ("A", "A_t") and isinstance(act, Elementwise) and act.f.text != "x":
             z = name.replace("A", "Z", 1)
             slips.append(
                 (f"the activation {act.f.text} not applied ({name} = {z})", lambda w: w[z])
             )
-        if kind == "A" and trig:
+        if quantity == "A" and trig:
             slips.append(
                 (
                     "sin/cos evaluated in degrees; use radians",
                     lambda w: net.compute(name, w, Evaluation(degrees=True)),
                 )
             )
-        if kind == "A" and isinstance(act, Softmax):
+        if quantity == "A" and isinstance(act, Softmax):
             slips.append(
                 (
                     "softmax not normalised: e^z without dividing by Σ e^z",
                     lambda w: np.exp(w[f"Z{i}"]),
                 )
             )
-        if kind in ("fprime", "fprime_t") and isinstance(act, Elementwise):
+        if quantity in ("fprime", "fprime_t") and isinstance(act, Elementwise):
             slips += self._fprime_slips(name, act, trig)
-        if kind == "delta" and i == p.depth and net.closed_form_delta:
+        if quantity == "delta" and i == p.depth and net.closed_form_delta:
             slips.append(
                 ("sign flipped: δ = y − ŷ instead of ŷ − y", lambda w: -net.compute(name, w))
             )
@@ -397,10 +397,10 @@ class Grader:
                         lambda w: net.compute(name, w) / net.scale,
                     )
                 )
-        if kind == "dA" and i == p.depth:
+        if quantity == "dA" and i == p.depth:
             slips.append(("sign flipped in ∂L/∂ŷ", lambda w: -net.compute(name, w)))
         sgd = p.optimizer.name == "sgd"
-        if sgd and kind.endswith("_new") and param_of(name) not in p.frozen:
+        if sgd and quantity.endswith("_new") and param_of(name) not in p.frozen:
             param, rate = param_of(name), p.learning_rate
             slips.append(
                 (
@@ -414,7 +414,7 @@ class Grader:
                     lambda w: w[param] - w[f"d{param}"],
                 )
             )
-        if kind.endswith("_new") and param_of(name) not in p.frozen and not sgd:
+        if quantity.endswith("_new") and param_of(name) not in p.frozen and not sgd:
             slips += self._optimizer_slips(param_of(name))
         return slips
 
