@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -21,6 +21,7 @@ from nncalc.errors import NncalcError
 
 if TYPE_CHECKING:
     from nncalc.problem import Problem
+    from nncalc.vocabulary import ReportFormat, SolveFormat
 
 app = typer.Typer(
     name="nncalc",
@@ -192,7 +193,7 @@ def solve(
         fmt_name, color, width = _display(fmt, output)
         text = pieces(
             solution,
-            fmt_name,
+            cast("SolveFormat", fmt_name),  # a Format's value
             chosen,
             precision=precision,
             color=color,
@@ -286,7 +287,7 @@ def verify(
         if not quiet:
             text = render_results(
                 results,
-                fmt_name,
+                cast("ReportFormat", fmt_name),  # a VerifyFormat's value
                 show_expected=show_expected,
                 precision=precision,
                 color=color,

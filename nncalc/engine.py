@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nncalc.display import NotebookDisplay
 from nncalc.errors import NumericError
 from nncalc.formula import Formula, grad, param_symbol, sym
 from nncalc.layers import (
@@ -179,7 +180,7 @@ def all_finite(value: Any) -> bool:
 
 
 @dataclass
-class Solution:
+class Solution(NotebookDisplay):
     """Every intermediate of forward, backward and update, in order."""
 
     problem: Problem
@@ -219,16 +220,6 @@ class Solution:
         if isinstance(value, np.floating):
             value = float(value)
         self.steps.append(Step(phase, name, label or name, equation, value, work))
-
-    def _repr_markdown_(self) -> str:
-        from nncalc.render import render
-
-        return render(self, "markdown")
-
-    def _repr_html_(self) -> str:
-        from nncalc.render import given_steps, to_html
-
-        return to_html(self, given_steps(self) + self.steps, 4)
 
 
 class Symbols:

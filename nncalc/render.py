@@ -10,15 +10,22 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from nncalc.engine import Solution, Step
+from nncalc.formula import fmt_number
+from nncalc.validate import nesting_depth
 
-FORMATS = ("rich", "plain", "json", "markdown", "latex")
+if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.text import Text
+
+    from nncalc.engine import Solution, Step
+    from nncalc.vocabulary import SolveFormat
+
 PHASE_TITLES = {
     "given": "Given",
     "forward": "Forward pass",
@@ -54,7 +61,7 @@ def select(solution: Solution, phases: Iterable[str] = (), names: Iterable[str] 
 
 
 def render(
-    solution: Solution, fmt: str, steps: Sequence[Step] | None = None, **options: Any
+    solution: Solution, fmt: SolveFormat, steps: Sequence[Step] | None = None, **options: Any
 ) -> str:
     """The solution (or the chosen steps) as text in format ``fmt``: :func:`pieces`, joined."""
     return "".join(pieces(solution, fmt, steps, **options))
@@ -62,7 +69,7 @@ def render(
 
 def pieces(
     solution: Solution,
-    fmt: str,
+    fmt: SolveFormat,
     steps: Sequence[Step] | None = None,
     *,
     precision: int = 4,
@@ -97,10 +104,18 @@ def pieces(
         )
 
 
+def by_phase(steps: Sequence[Step]) -> Iterator[tuple[str, list[Step]]]:
+    """Each phase that has steps, with its steps, in the order of :data:`PHASE_TITLES`."""
+    for phase in PHASE_TITLES:
+        rows = [s for s in steps if s.phase == phase]
+        if rows:
+            yield phase, rows
+
+
 def history_rows(history: Sequence[float | None], precision: int) -> list[tuple[str, str]]:
     """(update, loss) rows of a training run: all, or the first and last few around '…'."""
     rows = []
-    for k in _window(len(history)):
+    for k in shown_indices(len(history)):
         if k is None:
             rows.append(("…", "…"))
         else:
@@ -131,21 +146,7 @@ def phase_title(phase: str, history: Sequence[float | None]) -> str:
 # Numbers
 
 
-#: From this magnitude on, numbers are written as 1.2345e+12: fixed point would print
-#: every digit of 1e300 (301 of them) and push the table off the screen.
-SCIENTIFIC_FROM = 1e9
-
-
-def fmt_number(value: float, precision: int) -> str:
-    if abs(value) >= SCIENTIFIC_FROM:
-        return f"{value:.{precision}e}"  # also inf and nan, as "inf" and "nan"
-    text = f"{value:.{precision}f}"
-    if float(text) == 0:
-        text = text.lstrip("-")  # never show -0.0000
-    return text
-
-
-def _window(n: int) -> list[int | None]:
+def shown_indices(n: int) -> list[int | None]:
     """Indices to show along an axis: all, or the first and last few around a gap (None)."""
     if n <= MAX_SHOWN:
         return list(range(n))
@@ -167,9 +168,9 @@ def as_rows(value: Any) -> np.ndarray:
 def grid(value: Any, precision: int, gap_row: str = "⋮", gap_col: str = "…") -> list[list[str]]:
     """The value as a (possibly shortened) grid of formatted entries."""
     rows = as_rows(value)
-    cols = _window(len(rows[0]))
+    cols = shown_indices(len(rows[0]))
     out = []
-    for i in _window(len(rows)):
+    for i in shown_indices(len(rows)):
         if i is None:
             out.append([gap_row if j is not None else "" for j in cols])
         else:
@@ -210,13 +211,85 @@ def matrix_text(value: Any, precision: int) -> str:
             parts.append(label if block is None else f"{label}\n{matrix_text(block, precision)}")
         return "\n".join(parts)
     cells = grid(value, precision)
-    widths = [max(len(row[j]) for row in cells) for j in range(len(cells[0]))]
+    widths = column_widths(cells)
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    if len(lines) == 1:
-        return f"[{lines[0]}]"
-    left = ["⎡", *["⎢"] * (len(lines) - 2), "⎣"]
-    right = ["⎤", *["⎥"] * (len(lines) - 2), "⎦"]
-    return "\n".join(f"{a} {line} {b}" for a, line, b in zip(left, lines, right, strict=True))
+    brackets = bracket_pairs(len(lines))
+    return "\n".join(f"{a}{line}{b}" for line, (a, b) in zip(lines, brackets, strict=True))
+
+
+def column_widths(rows: Sequence[Sequence[str]]) -> list[int]:
+    """The width of each column of a grid of texts: its longest entry."""
+    return [max(len(row[j]) for row in rows) for j in range(len(rows[0]))]
+
+
+def bracket_pairs(lines: int) -> list[tuple[str, str]]:
+    """The (left, right) bracket of each line of a laid-out value: ``[…]`` around a single
+    line; a tall bracket, ``⎡ … ⎤`` down to ``⎣ … ⎦``, around more."""
+    if lines == 1:
+        return [("[", "]")]
+    return [("⎡ ", " ⎤"), *[("⎢ ", " ⎥")] * (lines - 2), ("⎣ ", " ⎦")]
+
+
+#: One entry of a laid-out value: its text, and whether it is marked as wrong.
+Cell = tuple[str, bool]
+
+
+@dataclass(frozen=True)
+class MarkedGrid:
+    """A value laid out as :func:`grid` lays it out, each entry marked or not.
+
+    ``ndim`` is how deeply the value nests (0: a number, whose grid is its one cell);
+    the gap cells of a shortened matrix (``⋮``, ``…`` and ``""``) are never marked.
+    """
+
+    ndim: int
+    rows: list[list[Cell]]
+
+
+def marked_grid(
+    value: Any, precision: int, wrong: Sequence[Sequence[int]] = ()
+) -> MarkedGrid | None:
+    """A number or nested lists laid out with the entries listed in ``wrong`` marked (as
+    :func:`_is_wrong` reads an index); None when it is not numbers (text, ragged rows).
+
+    The one layout behind every "answer with its wrong entries marked": each format
+    (plain text, Markdown, HTML) only wraps the cells.
+    """
+    try:
+        ndim = nesting_depth(value)
+        if ndim == 0:
+            return MarkedGrid(0, [[(fmt_number(float(value), precision), bool(wrong))]])
+        rows = as_rows(value)
+        cells = grid(value, precision)
+    except (TypeError, ValueError, IndexError):
+        return None
+    row_ids, col_ids = shown_indices(len(rows)), shown_indices(len(rows[0]))
+    return MarkedGrid(
+        ndim,
+        [
+            [
+                (text, i is not None and j is not None and _is_wrong(ndim, wrong, i, j))
+                for j, text in zip(col_ids, row, strict=True)
+            ]
+            for i, row in zip(row_ids, cells, strict=True)
+        ],
+    )
+
+
+def _is_wrong(ndim: int, wrong: Sequence[Sequence[int]], i: int, j: int) -> bool:
+    """Whether entry (i, j) of the value's row layout (vectors as columns) is listed:
+    ``[i]`` of a vector, ``[i, j]`` of a matrix, ``[i]`` of a matrix (the whole row), or
+    ``[]`` (or any index of a number: the whole value)."""
+    for index in wrong:
+        if ndim == 0 or not index:
+            return True
+        if index[0] != i:
+            continue
+        if len(index) == 1 and ndim >= 2:  # a whole row of a matrix
+            return True
+        if (index[1] if len(index) > 1 else 0) == j:
+            return True
+    return False
 
 
 def given_steps(solution: Solution) -> list[Step]:
@@ -258,7 +331,7 @@ def given_steps(solution: Solution) -> list[Step]:
 # JSON
 
 
-def _plain(value: Any) -> Any:
+def _json_ready(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
@@ -337,7 +410,7 @@ def _json(value: Any, depth: int) -> Iterator[str]:
     elif isinstance(value, np.ndarray) and value.size > JSON_PIECE:
         yield from _json_array(value)
     else:
-        yield json.dumps(_plain(value), allow_nan=False)
+        yield json.dumps(_json_ready(value), allow_nan=False)
 
 
 def _json_array(value: np.ndarray) -> Iterator[str]:
@@ -388,6 +461,25 @@ def text_console(*, plain: bool, color: bool, width: int | None) -> tuple[Any, i
     return console, out
 
 
+def rich_table(title: str | Text, *, plain: bool, **options: Any) -> Table:
+    """A Rich table as every table of nncalc looks: its title bold on the left, a rounded
+    box (plain text: a rule under the header only, in box characters every terminal has).
+
+    ``options`` go to :class:`rich.table.Table` as they are (``show_lines``, ``caption``).
+    """
+    from rich import box
+    from rich.table import Table
+
+    return Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD if plain else box.ROUNDED,
+        safe_box=plain,
+        **options,
+    )
+
+
 def to_rich_text(
     solution: Solution,
     steps: Sequence[Step],
@@ -398,8 +490,6 @@ def to_rich_text(
     width: int | None,
     history: Sequence[float | None] = (),
 ) -> str:
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
     from nncalc.plot import finite, terminal_plot
@@ -409,31 +499,15 @@ def to_rich_text(
     console.print(Text(title, style="bold"))
     console.print(Text(architecture(solution), style="dim"))
     if history:
-        table = Table(
-            title=history_title(history),
-            title_justify="left",
-            title_style="bold",
-            box=box.SIMPLE_HEAD if plain else box.ROUNDED,
-            safe_box=plain,
-        )
+        table = rich_table(history_title(history), plain=plain)
         table.add_column("loss", no_wrap=True)
         table.add_column("value", justify="right", no_wrap=True)
         for when, loss in history_rows(history, precision):
             table.add_row(when, loss)
         console.print(table)
         console.print(Text("\n".join(terminal_plot(finite(history)))))
-    for phase in PHASE_TITLES:
-        rows = [s for s in steps if s.phase == phase]
-        if not rows:
-            continue
-        table = Table(
-            title=phase_title(phase, history),
-            title_justify="left",
-            title_style="bold",
-            box=box.SIMPLE_HEAD if plain else box.ROUNDED,
-            show_lines=not plain,
-            safe_box=plain,
-        )
+    for phase, rows in by_phase(steps):
+        table = rich_table(phase_title(phase, history), plain=plain, show_lines=not plain)
         table.add_column("quantity", style="bold cyan", no_wrap=True)
         table.add_column("equation", overflow="fold")
         table.add_column("value", no_wrap=True)
@@ -530,10 +604,7 @@ def to_markdown(
         lines += [f"## {history_title(history)}", "", "| loss | value |", "|---|---:|"]
         lines += [f"| {when} | {loss} |" for when, loss in history_rows(history, precision)]
         lines.append("")
-    for phase in PHASE_TITLES:
-        rows = [s for s in steps if s.phase == phase]
-        if not rows:
-            continue
+    for phase, rows in by_phase(steps):
         lines += [f"## {phase_title(phase, history)}", ""]
         for s, block in blocks_of(rows):
             if block:
@@ -566,10 +637,7 @@ def to_latex(
             ],
             r"\end{tabular}",
         ]
-    for phase in PHASE_TITLES:
-        rows = [s for s in steps if s.phase == phase]
-        if not rows:
-            continue
+    for phase, rows in by_phase(steps):
         lines.append(rf"\subsection*{{{latex_escape(phase_title(phase, history))}}}")
         for s, block in blocks_of(rows):
             if block:
@@ -605,13 +673,11 @@ background: transparent; white-space: nowrap; }
 """
 
 
-def html_value(
-    value: Any, precision: int, marked: Callable[[int, int, int], bool] | None = None
-) -> str:
+def html_value(value: Any, precision: int, wrong: Sequence[Sequence[int]] = ()) -> str:
     """A value as HTML: a number, or a small table of entries (vectors as a column).
 
-    ``marked(ndim, i, j)`` says whether entry (i, j) of the row layout is to be
-    highlighted (``<mark>`` inside ``<strong>``, readable without CSS too).
+    The entries listed in ``wrong`` (see :func:`marked_grid`) are highlighted
+    (``<mark>`` inside ``<strong>``, readable without CSS too).
     A value that is not numbers (ragged rows, text) is shown escaped in ``<code>``.
     """
     import html
@@ -620,29 +686,21 @@ def html_value(
         value = value.tolist()
     if value is None:
         return ""
+    layout = marked_grid(value, precision, wrong)
+    if layout is None:
+        return f"<code>{html.escape(str(value))}</code>"
 
     def cell(text: str, mark: bool) -> str:
         text = html.escape(text)
         return f"<strong><mark>{text}</mark></strong>" if mark else text
 
-    try:
-        ndim = int(np.ndim(value))
-        if ndim == 0:
-            text = cell(fmt_number(float(value), precision), bool(marked and marked(0, 0, 0)))
-            return f'<span class="scalar">{text}</span>'
-        rows = as_rows(value)
-        cells = grid(value, precision)
-    except (TypeError, ValueError, IndexError):
-        return f"<code>{html.escape(str(value))}</code>"
-    cols = _window(len(rows[0]))
-    body = []
-    for i, row in zip(_window(len(rows)), cells, strict=True):
-        tds = []
-        for j, text in zip(cols, row, strict=True):
-            mark = marked is not None and i is not None and j is not None and marked(ndim, i, j)
-            tds.append(f"<td>{cell(text, mark)}</td>")
-        body.append(f"<tr>{''.join(tds)}</tr>")
-    return f'<table class="matrix"><tbody>{"".join(body)}</tbody></table>'
+    if layout.ndim == 0:
+        return f'<span class="scalar">{cell(*layout.rows[0][0])}</span>'
+    body = "".join(
+        f"<tr>{''.join(f'<td>{cell(text, mark)}</td>' for text, mark in row)}</tr>"
+        for row in layout.rows
+    )
+    return f'<table class="matrix"><tbody>{body}</tbody></table>'
 
 
 def to_html(
@@ -671,10 +729,7 @@ def to_html(
                 f'<tr><th scope="row">{html.escape(when)}</th><td class="num">{loss}</td></tr>'
             )
         parts.append("</tbody></table>")
-    for phase in PHASE_TITLES:
-        rows = [s for s in steps if s.phase == phase]
-        if not rows:
-            continue
+    for phase, rows in by_phase(steps):
         parts.append(
             f'<table class="steps"><caption>{html.escape(phase_title(phase, run))}</caption>'
             "<thead><tr><th>quantity</th><th>equation</th><th>value</th></tr></thead><tbody>"

@@ -46,24 +46,24 @@ from typing import TYPE_CHECKING, Any
 
 from nncalc.errors import NncalcError
 from nncalc.results import SYMBOLS
-from nncalc.validate import nesting_depth
+from nncalc.vocabulary import REPORT_FORMATS, ReportFormat, Verdict
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
     from rich.text import Text
 
     from nncalc.results import ItemResult, StudentResult
 
-FORMATS = ("rich", "plain", "json", "csv", "gradescope", "markdown", "html")
 #: Verdicts as words in tables (``follow_through`` reads better with a hyphen).
-VERDICT_WORDS = {
+VERDICT_WORDS: dict[Verdict, str] = {
     "correct": "correct",
     "follow_through": "follow-through",
     "wrong": "wrong",
     "missing": "missing",
     "invalid": "invalid",
 }
-VERDICT_STYLES = {
+VERDICT_STYLES: dict[Verdict, str] = {
     "correct": "green",
     "follow_through": "cyan",
     "wrong": "red",
@@ -71,7 +71,7 @@ VERDICT_STYLES = {
     "invalid": "magenta",
 }
 #: Verdicts that count as a success in the class summary.
-SUCCESS = ("correct", "follow_through")
+SUCCESS: tuple[Verdict, ...] = ("correct", "follow_through")
 WRONG_STYLE = "bold red"
 
 
@@ -92,7 +92,7 @@ class ClassSummary:
 
 def render_results(
     results: list[StudentResult],
-    fmt: str,
+    fmt: ReportFormat,
     *,
     show_expected: bool = False,
     precision: int = 4,
@@ -100,7 +100,7 @@ def render_results(
     width: int | None = None,
     summary: bool = True,
 ) -> str:
-    """The results as text in format ``fmt`` (one of :data:`FORMATS`).
+    """The results as text in format ``fmt`` (one of :data:`~nncalc.vocabulary.REPORT_FORMATS`).
 
     ``show_expected`` adds the exact values; ``summary`` adds a class summary to
     ``rich``, ``plain``, ``markdown`` and ``html`` when there is more than one result.
@@ -131,7 +131,7 @@ def render_results(
             width=width,
             summary=with_summary,
         )
-    raise NncalcError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    raise NncalcError(f"unknown format {fmt!r}; expected one of {', '.join(REPORT_FORMATS)}")
 
 
 # ---------------------------------------------------------------------------
@@ -212,7 +212,7 @@ def fmt_percent(fraction: float) -> str:
     return f"{fmt_points(100 * fraction, 1)}%"
 
 
-def _verdict_text(verdict: str) -> str:
+def _verdict_text(verdict: Verdict) -> str:
     return f"{SYMBOLS.get(verdict, '?')} {VERDICT_WORDS.get(verdict, verdict)}"
 
 
@@ -231,65 +231,42 @@ def _lists(value: Any) -> Any:
     return value.tolist() if hasattr(value, "tolist") else value
 
 
-def _is_wrong(ndim: int, wrong: list[list[int]], i: int, j: int) -> bool:
-    """Whether entry (i, j) of the value's row layout (vectors as columns) is listed."""
-    for index in wrong:
-        if ndim == 0 or not index:
-            return True
-        if index[0] != i:
-            continue
-        if len(index) == 1 and ndim >= 2:  # a whole row of a matrix
-            return True
-        if (index[1] if len(index) > 1 else 0) == j:
-            return True
-    return False
-
-
 #: One line of a laid-out value: (text, marked) pieces.
 Line = list[tuple[str, bool]]
 
 
 def value_lines(value: Any, wrong: list[list[int]], precision: int) -> list[Line]:
-    """The value laid out as :func:`nncalc.render.matrix_text` does, wrong entries marked.
+    """The value laid out as :func:`nncalc.render.matrix_text` does, wrong entries marked
+    (``*0.5000*``; the others padded to match, `` 0.2500 ``).
 
     Unreadable values (not numbers, ragged rows) are shown as Python writes them.
     """
-    from nncalc.render import _window, as_rows, fmt_number, grid, matrix_text
+    from nncalc.render import bracket_pairs, column_widths, marked_grid, matrix_text
 
     value = _lists(value)
     if value is None:
         return []
-    try:
-        if not wrong:
+    unreadable: list[Line] = [[(str(value), False)]]
+    if not wrong:
+        try:
             return [[(line, False)] for line in matrix_text(value, precision).split("\n")]
-        ndim = nesting_depth(value)
-        if ndim == 0:
-            return [[(f"*{fmt_number(float(value), precision)}*", True)]]
-        rows = as_rows(value)
-        cells = grid(value, precision)
-    except (TypeError, ValueError, IndexError):
-        return [[(str(value), False)]]
-    row_ids, col_ids = _window(len(rows)), _window(len(rows[0]))
-    marked = [
-        [i is not None and j is not None and _is_wrong(ndim, wrong, i, j) for j in col_ids]
-        for i in row_ids
-    ]
+        except (TypeError, ValueError, IndexError):
+            return unreadable
+    layout = marked_grid(value, precision, wrong)
+    if layout is None:
+        return unreadable
+    if layout.ndim == 0:
+        return [[(f"*{layout.rows[0][0][0]}*", True)]]
     shown = [
-        [f"*{c}*" if m else f" {c} " for c, m in zip(row, marks, strict=True)]
-        for row, marks in zip(cells, marked, strict=True)
+        [(f"*{text}*" if mark else f" {text} ", mark) for text, mark in row] for row in layout.rows
     ]
-    widths = [max(len(row[j]) for row in shown) for j in range(len(shown[0]))]
-    if len(shown) == 1:
-        left, right = ["["], ["]"]
-    else:
-        left = ["⎡ ", *["⎢ "] * (len(shown) - 2), "⎣ "]
-        right = [" ⎤", *[" ⎥"] * (len(shown) - 2), " ⎦"]
+    widths = column_widths([[text for text, _ in row] for row in shown])
     lines: list[Line] = []
-    for row, marks, a, b in zip(shown, marked, left, right, strict=True):
-        line: Line = [(a, False)]
-        for j, (text, mark) in enumerate(zip(row, marks, strict=True)):
+    for row, (left, right) in zip(shown, bracket_pairs(len(shown)), strict=True):
+        line: Line = [(left, False)]
+        for j, (text, mark) in enumerate(row):
             line += [(" " * (widths[j] - len(text) + (j > 0)), False), (text, mark)]
-        lines.append([*line, (b, False)])
+        lines.append([*line, (right, False)])
     return lines
 
 
@@ -313,26 +290,21 @@ def to_rich_text(
     width: int | None,
     summary: bool,
 ) -> str:
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
-    from nncalc.render import text_console
+    from nncalc.render import rich_table, text_console
 
     console, out = text_console(plain=plain, color=color, width=width)
     for result in results:
         if result.error is not None:
             console.print(Text(error_line(result), style="bold red"))
             continue
-        table = Table(
-            title=Text(f"{result.student} ({result.file})"),
-            title_justify="left",
-            title_style="bold",
+        table = rich_table(
+            Text(f"{result.student} ({result.file})"),
+            plain=plain,
+            show_lines=not plain,
             caption=Text(f"graded against {result.problem}") if result.problem else None,
             caption_justify="left",
-            box=box.SIMPLE_HEAD if plain else box.ROUNDED,
-            show_lines=not plain,
-            safe_box=plain,
         )
         rows = []
         for item in result.items:
@@ -391,18 +363,12 @@ def _rich_value(value: Any, wrong: list[list[int]], precision: int) -> Text:
 def _print_summary(
     console: Console, results: list[StudentResult], precision: int, *, plain: bool
 ) -> None:
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
+    from nncalc.render import rich_table
+
     def table(title: str, *columns: str) -> Table:
-        t = Table(
-            title=title,
-            title_justify="left",
-            title_style="bold",
-            box=box.SIMPLE_HEAD if plain else box.ROUNDED,
-            safe_box=plain,
-        )
+        t = rich_table(title, plain=plain)
         for n, column in enumerate(columns):
             t.add_column(column, style="bold cyan" if n == 0 else "", overflow="fold")
         return t
@@ -580,29 +546,18 @@ def md_escape(text: str) -> str:
 
 def md_value(value: Any, wrong: list[list[int]], precision: int) -> str:
     """A value on one line: ``[a, b; c, d]`` (rows split by ``;``), wrong entries in bold."""
-    from nncalc.render import _window, as_rows, fmt_number, grid
+    from nncalc.render import marked_grid
 
     value = _lists(value)
     if value is None:
         return ""
-    try:
-        ndim = nesting_depth(value)
-        if ndim == 0:
-            text = fmt_number(float(value), precision)
-            return f"**{text}**" if wrong else text
-        rows = as_rows(value)
-        cells = grid(value, precision)
-    except (TypeError, ValueError, IndexError):
+    layout = marked_grid(value, precision, wrong)
+    if layout is None:
         return md_escape(str(value))
-    row_ids, col_ids = _window(len(rows)), _window(len(rows[0]))
-    shown = []
-    for i, row in zip(row_ids, cells, strict=True):
-        entries = []
-        for j, cell in zip(col_ids, row, strict=True):
-            bold = i is not None and j is not None and _is_wrong(ndim, wrong, i, j)
-            entries.append(f"**{cell}**" if bold else cell)
-        shown.append(", ".join(e for e in entries if e))
-    return f"[{'; '.join(shown)}]"
+    rows = [[f"**{text}**" if mark else text for text, mark in row] for row in layout.rows]
+    if layout.ndim == 0:
+        return rows[0][0]
+    return f"[{'; '.join(', '.join(entry for entry in row if entry) for row in rows)}]"
 
 
 def to_markdown(
@@ -656,18 +611,6 @@ def _h(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def html_value(value: Any, wrong: list[list[int]], precision: int) -> str:
-    """A value as HTML (a number or a small table), wrong entries highlighted."""
-    from nncalc.render import html_value as render_html_value
-
-    value = _lists(value)
-    return render_html_value(
-        value,
-        precision,
-        (lambda ndim, i, j: _is_wrong(ndim, wrong, i, j)) if wrong else None,
-    )
-
-
 def html_body(
     results: list[StudentResult],
     *,
@@ -681,6 +624,8 @@ def html_body(
     ``level`` is the heading level of each student's heading (the class summary's
     too; its table of success rates is one level lower). No styles, no scripts.
     """
+    from nncalc.render import html_value
+
     h, sub = f"h{level}", f"h{min(level + 1, 6)}"
     parts = ['<div class="nncalc nncalc-report">']
     for result in results:
@@ -706,10 +651,10 @@ def html_body(
             verdict = item.verdict if item.verdict in VERDICT_WORDS else "unknown"
             cells = [
                 f'<th scope="row">{_h(item.label)}</th>',
-                f'<td class="num">{html_value(item.answer, item.wrong_entries, precision)}</td>',
+                f'<td class="num">{html_value(item.answer, precision, item.wrong_entries)}</td>',
             ]
             if show_expected:
-                cells.append(f'<td class="num">{html_value(item.expected, [], precision)}</td>')
+                cells.append(f'<td class="num">{html_value(item.expected, precision)}</td>')
             points = (
                 f"{fmt_points(item.points, precision)} / {fmt_points(item.max_points, precision)}"
             )

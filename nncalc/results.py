@@ -10,9 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Verdicts, in the order of the symbols the tables show.
-VERDICTS = ("correct", "follow_through", "wrong", "missing", "invalid")
-SYMBOLS = {"correct": "✓", "follow_through": "↪", "wrong": "✗", "missing": "—", "invalid": "!"}
+from nncalc.display import NotebookDisplay
+from nncalc.vocabulary import Verdict
+
+#: The symbol of each verdict in the tables (the verdicts: :data:`nncalc.vocabulary.VERDICTS`).
+SYMBOLS: dict[Verdict, str] = {
+    "correct": "✓",
+    "follow_through": "↪",
+    "wrong": "✗",
+    "missing": "—",
+    "invalid": "!",
+}
 
 
 @dataclass
@@ -21,7 +29,7 @@ class ItemResult:
 
     name: str  # canonical name, e.g. "A1"
     label: str  # as shown, e.g. "A1 (H)"; the student's spelling for unknown names
-    verdict: str  # one of VERDICTS
+    verdict: Verdict
     points: float
     max_points: float
     answer: Any = None  # the student's numbers (number, list or list of rows), if readable
@@ -32,7 +40,7 @@ class ItemResult:
 
 
 @dataclass
-class StudentResult:
+class StudentResult(NotebookDisplay):
     """One answers file: its items, score, and an error if it could not be graded."""
 
     student: str
@@ -52,15 +60,3 @@ class StudentResult:
     @property
     def full_marks(self) -> bool:
         return self.error is None and self.score >= self.max_score
-
-    # Jupyter's rich display: the feedback report of ``nncalc verify`` (exact values hidden).
-
-    def _repr_markdown_(self) -> str:
-        from nncalc.report import to_markdown
-
-        return to_markdown([self], show_expected=False, precision=4, summary=False)
-
-    def _repr_html_(self) -> str:
-        from nncalc.report import html_fragment
-
-        return html_fragment([self], show_expected=False, precision=4, summary=False)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from nncalc.display import NotebookDisplay
 from nncalc.engine import Network, Solution, all_finite, solve, traced
 from nncalc.errors import NncalcError, NumericError
 from nncalc.optimizers import prev
@@ -23,7 +24,7 @@ MAX_STEPS = 1_000_000
 
 
 @dataclass
-class Run:
+class Run(NotebookDisplay):
     """A training run: the loss before each update and after the last; the last step."""
 
     history: list[float | None]  # None: the loss after the last update is not finite
@@ -33,17 +34,6 @@ class Run:
     @property
     def steps(self) -> int:
         return len(self.history) - 1
-
-    def _repr_markdown_(self) -> str:
-        from nncalc.render import render
-
-        return render(self.solution, "markdown", history=self.history)
-
-    def _repr_html_(self) -> str:
-        from nncalc.render import given_steps, to_html
-
-        steps = given_steps(self.solution) + self.solution.steps
-        return to_html(self.solution, steps, 4, self.history)
 
 
 def train(problem: Problem, steps: int) -> Run:

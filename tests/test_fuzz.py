@@ -86,7 +86,7 @@ from hypothesis import strategies as st
 from nncalc.cli import app
 from nncalc.errors import NncalcError
 from nncalc.expr import Activation, ExpressionError, parse_activation
-from nncalc.results import VERDICTS
+from nncalc.vocabulary import VERDICTS
 from nncalc.yamlio import Document, parse_yaml
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from nncalc.errors import NncalcError
-from nncalc.report import FORMATS, ClassSummary, render_results, summarize, value_text
+from nncalc.report import ClassSummary, render_results, summarize, value_text
 from nncalc.results import ItemResult, StudentResult
+from nncalc.vocabulary import REPORT_FORMATS
 
 HINT = "used sigmoid(Z) [not its derivative]"
 OTHER_HINT = "transposed W2"
@@ -407,4 +408,4 @@ def test_wrong_entries_marked_by_shape() -> None:
 def test_unknown_format() -> None:
     with pytest.raises(NncalcError, match="unknown format 'yaml'"):
         render_results([alice()], "yaml")
-    assert FORMATS == ("rich", "plain", "json", "csv", "gradescope", "markdown", "html")
+    assert REPORT_FORMATS == ("rich", "plain", "json", "csv", "gradescope", "markdown", "html")
