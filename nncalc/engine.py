@@ -33,8 +33,6 @@ if TYPE_CHECKING:
     from nncalc.expr import Variant
     from nncalc.problem import Layer, Problem
 
-PHASES = ("forward", "backward", "update")
-
 
 def _substitute(formula: str, variable: str) -> str:
     """Write an activation formula in terms of the layer's net input."""
@@ -319,7 +317,7 @@ _NAME = re.compile(
     r"(?P<q>Z|A|dA|fprime|delta)(?P<ql>\d+)(?P<t>_t\d+)?"
     r"|d(?P<g>Wx|Wh|W|b)(?P<gl>\d+)"
     r"|(?P<n>Wx|Wh|W|b)(?P<nl>\d+)_new"
-    r"|(?P<s>velocity|sq|m_hat|v_hat|m|v)_(?P<sp>Wx|Wh|W|b)(?P<sl>\d+)"
+    r"|(?P<s>[a-z][a-z_]*)_(?P<sp>Wx|Wh|W|b)(?P<sl>\d+)"  # an optimizer's state
     r"|loss"
 )
 

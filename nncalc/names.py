@@ -19,10 +19,20 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-_CANONICAL = re.compile(
+from nncalc.vocabulary import OPTIMIZERS
+
+#: The canonical names; STATES stands for the optimizers' states (vocabulary.OPTIMIZERS).
+_CANONICAL = (
     r"(Z|A|delta|dA|fprime|dWx|dWh|dW|db)(\d+)(_t[1-9]\d*)?|(Wx|Wh|W|b)(\d+)_new|loss"
-    r"|(?:velocity|sq|m_hat|v_hat|m|v)_(?:Wx|Wh|W|b)(\d+)"
+    r"|(?:STATES)_(?:Wx|Wh|W|b)(\d+)"
 )
+
+
+@lru_cache(maxsize=8)
+def _canonical(states: frozenset[str]) -> re.Pattern[str]:
+    return re.compile(_CANONICAL.replace("STATES", "|".join(map(re.escape, sorted(states)))))
+
+
 _ALIASES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(Wx|Wh|W|b)(\d+)'"), r"\1\2_new"),
     (re.compile(r"(Wx|Wh|W|b)(\d+)(new|_updated|updated|_prime)"), r"\1\2_new"),
@@ -68,7 +78,8 @@ def canonical_name(name: str, depth: int, recurrent: int = 0) -> str | None:
     if transposed:
         upper, delta = int(transposed.group(1)), int(transposed.group(2))
         text = f"dA{upper - 1}" if upper == delta else ""
-    match = _CANONICAL.fullmatch(text)
+    states = frozenset(state for words in OPTIMIZERS.values() for state in words.states)
+    match = _canonical(states).fullmatch(text)
     if not match:
         return None
     layer = int(match.group(2) or match.group(5) or match.group(6) or 1)

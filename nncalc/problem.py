@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from nncalc.errors import NncalcError
 from nncalc.rubric import Rubric, parse_rubric
+from nncalc.vocabulary import DISTRIBUTIONS, LAYER_KINDS, LOSSES, OPTIMIZERS, REDUCTIONS, TOP_KEYS
 from nncalc.yamlio import MAX_FILE_BYTES, Document, load_yaml_file
 
 if TYPE_CHECKING:
@@ -24,10 +25,6 @@ if TYPE_CHECKING:
 
     from nncalc.expr import Activation
     from nncalc.optimizers import Optimizer
-
-LOSSES = ("cross_entropy", "binary_cross_entropy", "mse", "sse", "half_sse")
-REDUCTIONS = ("mean", "sum")
-DISTRIBUTIONS = ("uniform", "normal")
 
 
 @dataclass(frozen=True)
@@ -43,7 +40,8 @@ class Limits:
 
     @classmethod
     def parse(cls, settings: Sequence[str]) -> Limits:
-        """Limits from NAME=VALUE settings (the CLI's ``--limit``), e.g. max_entries=10000000."""
+        """Limits from NAME=VALUE settings, e.g. max_entries=10000000; an error names them
+        ``limits``."""
         values: dict[str, int] = {}
         names = [f.name for f in fields(cls)]
         for setting in settings:
@@ -53,40 +51,29 @@ class Limits:
                 raise NncalcError(
                     f"unknown limit {name!r}; expected NAME=VALUE with NAME one of: "
                     + ", ".join(names),
-                    path="--limit",
+                    argument="limits",
                 )
             try:
                 value = int(text.replace("_", ""))
             except ValueError:
                 raise NncalcError(
-                    f"{name}: expected a whole number, got {text!r}", path="--limit"
+                    f"{name}: expected a whole number, got {text!r}", argument="limits"
                 ) from None
             if value < 1:
-                raise NncalcError(f"{name}: expected a number ≥ 1, got {value}", path="--limit")
+                raise NncalcError(f"{name}: expected a number ≥ 1, got {value}", argument="limits")
             values[name] = value
         return cls(**values)
 
 
-LAYER_KINDS = ("dense", "conv2d", "maxpool2d", "avgpool2d", "flatten", "rnn")
 #: The windows of a convolution or pooling may hold this many times max_entries entries.
 WINDOW_FACTOR = 4
 #: The most entries one kernel or pooling window may have (the engine loops over them).
 MAX_WINDOW = 10_000
 
 #: The keys of each kind of layer in a problem file.
-LAYER_KEYS: dict[str, tuple[str, ...]] = {
-    "dense": ("type", "units", "activation", "bias"),
-    "conv2d": (
-        *("type", "channels", "in_channels", "kernel", "stride", "padding"),
-        *("activation", "bias"),
-    ),
-    "maxpool2d": ("type", "kernel", "stride", "padding"),
-    "avgpool2d": ("type", "kernel", "stride", "padding"),
-    "flatten": ("type",),
-    "rnn": ("type", "units", "activation", "bias", "output", "h0"),
-}
+LAYER_KEYS: dict[str, tuple[str, ...]] = {kind: words.keys for kind, words in LAYER_KINDS.items()}
 #: Layers with weights and an activation: Z = (their linear map) + b, A = f(Z).
-WEIGHTED = ("dense", "conv2d", "rnn")
+WEIGHTED = tuple(kind for kind, words in LAYER_KINDS.items() if "activation" in words.keys)
 
 
 @dataclass(frozen=True)
@@ -270,10 +257,6 @@ def _check_rubric_names(problem: Problem, doc: Document) -> None:
 
 #: A number written as text (YAML 1.1 reads 1e-3 as a string): ASCII digits only.
 NUMBER_TEXT = re.compile(r"\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*")
-_TOP_KEYS = (
-    *("name", "network", "loss", "reduction", "learning_rate"),
-    *("optimizer", "parameters", "init", "frozen", "x", "y", "grading"),
-)
 
 
 def _describe(value: Any) -> str:
@@ -398,7 +381,7 @@ class _Validator:
     def problem(self) -> Problem:
         import numpy as np
 
-        data = self.mapping(self.doc.data, "", _TOP_KEYS, ("network", "loss", "x", "y"))
+        data = self.mapping(self.doc.data, "", TOP_KEYS, ("network", "loss", "x", "y"))
         name = data.get("name")
         if name is not None and not isinstance(name, str):
             raise self.fail("name", f"expected text, got {_describe(name)}")
@@ -465,7 +448,7 @@ class _Validator:
                 raise self.fail(
                     path, f"expected a mapping of keys for {path}, got {_describe(spec)}"
                 )
-            kind = self.choice(spec.get("type", "dense"), f"{path}.type", LAYER_KINDS)
+            kind = self.choice(spec.get("type", "dense"), f"{path}.type", tuple(LAYER_KINDS))
             layer = self.layer(kind, spec, path, i, shape)
             layers.append(layer)
             shape = layer.shape
@@ -906,28 +889,26 @@ class _Validator:
     def optimizer(
         self, value: Any, parameters: dict[str, np.ndarray], frozen: frozenset[str]
     ) -> Optimizer:
-        from nncalc.optimizers import HYPER, NAMES, Optimizer
+        from nncalc.optimizers import Optimizer
 
         if isinstance(value, str):
             value = {"name": value}
-        spec = self.mapping(
-            value,
-            "optimizer",
-            ("name", "step", "state", *sorted({k for h in HYPER.values() for k in h})),
-        )
-        name = self.choice(spec.get("name", "sgd"), "optimizer.name", NAMES)
+        settings = sorted({key for words in OPTIMIZERS.values() for key in words.settings})
+        spec = self.mapping(value, "optimizer", ("name", "step", "state", *settings))
+        name = self.choice(spec.get("name", "sgd"), "optimizer.name", tuple(OPTIMIZERS))
+        words = OPTIMIZERS[name]
         hyper = {}
         for key in spec:
             if key in ("name", "step", "state"):
                 continue
-            if key not in HYPER[name]:
-                expected = ", ".join(HYPER[name]) or "none"
+            if key not in words.settings:
+                expected = ", ".join(words.settings) or "none"
                 raise self.fail(
                     f"optimizer.{key}",
                     f"{name} has no setting {key!r}; its settings: {expected}",
                 )
             number = self.number(spec[key], f"optimizer.{key}")
-            if key == "epsilon":
+            if words.settings[key].accepts == "positive":
                 ok, bounds = number > 0, "> 0"
             else:
                 ok, bounds = 0 <= number < 1, "in [0, 1)"
@@ -935,14 +916,19 @@ class _Validator:
                 raise self.fail(f"optimizer.{key}", f"expected a number {bounds}, got {number:g}")
             hyper[key] = number
         step = self.integer(spec.get("step", 1), "optimizer.step", 1, 10**9)
-        optimizer = Optimizer(name, hyper, step)
-        carried = {s: p for p in parameters if p not in frozen for s in optimizer.carried(p)}
+        carried = {
+            f"{kind}_{p}": (kind, p)
+            for p in parameters
+            if p not in frozen
+            for kind in words.carried_states
+        }
         state = {}
         given = self.mapping(spec.get("state", {}), "optimizer.state", list(carried))
         for key, entry in given.items():
-            shape = parameters[carried[key]].shape
-            state[key] = self.tensor(entry, f"optimizer.state.{key}", shape, f"as {carried[key]}")
-            if key.startswith(("sq_", "v_")) and (state[key] < 0).any():
+            kind, param = carried[key]
+            shape = parameters[param].shape
+            state[key] = self.tensor(entry, f"optimizer.state.{key}", shape, f"as {param}")
+            if kind in words.nonnegative and (state[key] < 0).any():
                 raise self.fail(
                     f"optimizer.state.{key}",
                     "expected numbers ≥ 0 (a running mean of squared gradients), "

@@ -50,7 +50,7 @@ def train(problem: Problem, steps: int) -> Run:
     """Apply ``steps`` updates; the solution describes the last one."""
     if not 1 <= steps <= MAX_STEPS:
         raise NncalcError(
-            f"expected a number of steps from 1 to {MAX_STEPS:,}, got {steps}", path="--steps"
+            f"expected a number of steps from 1 to {MAX_STEPS:,}, got {steps}", argument="steps"
         )
     network = Network(problem)
     plan = network.plan()
