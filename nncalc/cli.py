@@ -12,12 +12,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
 from nncalc import __version__
 from nncalc.errors import NncalcError
+from nncalc.vocabulary import PHASES, REPORT_FORMATS, SCHEMA_KINDS, SOLVE_FORMATS
 
 if TYPE_CHECKING:
     from nncalc.problem import Problem
@@ -34,12 +35,23 @@ app = typer.Typer(
 EXIT_BAD_INPUT = 2
 
 
-class Format(str, Enum):
-    rich = "rich"
-    plain = "plain"
-    json = "json"
-    markdown = "markdown"
-    latex = "latex"
+def _choices(name: str, words: Iterable[str]) -> Any:
+    """The choices of an option, as Typer reads them: an Enum whose members are ``words``."""
+    return Enum(name, {word: word for word in words}, type=str, module=__name__)
+
+
+# The choices of the options are the vocabulary's words; mypy cannot see members made at
+# run time, so it takes each for a plain Enum.
+if TYPE_CHECKING:
+    Format = Enum
+    VerifyFormat = Enum
+    Phase = Enum
+    SchemaKind = Enum
+else:
+    Format = _choices("Format", SOLVE_FORMATS)
+    VerifyFormat = _choices("VerifyFormat", REPORT_FORMATS)
+    Phase = _choices("Phase", PHASES)
+    SchemaKind = _choices("SchemaKind", SCHEMA_KINDS)
 
 
 PrecisionOption = Annotated[
@@ -59,15 +71,17 @@ LimitOption = Annotated[
 ]
 FORMAT_HELP = "Output format [default: rich on a terminal, plain otherwise]."
 
-
-class Phase(str, Enum):
-    forward = "forward"
-    backward = "backward"
-    update = "update"
-
-
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a Unix tool whose reader went away reports
+
+
+#: The option of each library argument an error may name: the CLI speaks of its options.
+OPTION_OF_ARGUMENT = {
+    "limits": "--limit",
+    "steps": "--steps",
+    "quantities": "--quantity",
+    "plot": "--plot",
+}
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -89,6 +103,8 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except NncalcError as exc:
+        if exc.argument is not None:
+            exc.argument = OPTION_OF_ARGUMENT.get(exc.argument, exc.argument)
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except KeyboardInterrupt:
@@ -223,16 +239,6 @@ def _run_gradcheck(problem: Problem, *, to_stderr: bool) -> None:
         raise typer.Exit(1)
 
 
-class VerifyFormat(str, Enum):
-    rich = "rich"
-    plain = "plain"
-    json = "json"
-    csv = "csv"
-    gradescope = "gradescope"
-    markdown = "markdown"
-    html = "html"
-
-
 @app.command(
     epilog=(
         "Examples:\n\n"
@@ -281,8 +287,10 @@ def verify(
 
         limits = Limits.parse(limit or [])
         files = answer_files(paths)
-        progress = not quiet and sys.stderr.isatty()
-        results = grade_files(files, problem=problem, progress=progress, limits=limits)
+        bar = not quiet and sys.stderr.isatty() and len(files) > 1
+        results = grade_files(
+            files, problem=problem, limits=limits, progress=_progress_bar if bar else None
+        )
         fmt_name, color, width = _display(fmt, output)
         if not quiet:
             text = render_results(
@@ -298,6 +306,14 @@ def verify(
         raise typer.Exit(EXIT_BAD_INPUT)
     if not all(r.full_marks for r in results):
         raise typer.Exit(1)
+
+
+def _progress_bar(files: list[Path]) -> Iterable[Path]:
+    """The files one by one, with a progress bar on stderr that is gone when all are done."""
+    from rich.console import Console
+    from rich.progress import track
+
+    return track(files, description="grading", transient=True, console=Console(stderr=True))
 
 
 @app.command(
@@ -365,11 +381,6 @@ def generate(
             f"wrote {len(variants)} variants to {out} (index: {out / 'index.csv'}; "
             f"{redrawn} redrawn to avoid kinks, saturation or invisible updates)"
         )
-
-
-class SchemaKind(str, Enum):
-    problem = "problem"
-    answers = "answers"
 
 
 @app.command(

@@ -4,6 +4,8 @@ Library code raises :class:`NncalcError`; the CLI catches it in one place and
 prints ``str(error)`` on stderr with exit code 2.  The message names the file,
 the field path inside it and what was expected versus what was found, e.g.
 ``problems/x.yaml:12: parameters.W1: expected shape 3×4 ..., got 3×3``.
+An error in an argument of a library function, not in a file, names the argument
+(``steps: expected a number of steps ...``); the CLI shows its option instead.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ class NncalcError(Exception):
         source: str | None = None,
         path: str | None = None,
         line: int | None = None,
+        argument: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.source = source
         self.path = path
         self.line = line
+        self.argument = argument  # the function argument at fault, e.g. "steps"
 
     def located(
         self, *, source: str | None = None, path: str | None = None, line: int | None = None
@@ -41,7 +45,8 @@ class NncalcError(Exception):
             where = f"{self.source}:{self.line}: " if self.line else f"{self.source}: "
         elif self.line:
             where = f"line {self.line}: "
-        field = f"{self.path}: " if self.path else ""
+        field = self.path or self.argument
+        field = f"{field}: " if field else ""
         return one_line(f"{where}{field}{self.message}")
 
 

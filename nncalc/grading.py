@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -613,22 +613,14 @@ def grade_files(
     files: list[Path],
     *,
     problem: str | Path | None = None,
-    progress: bool = False,
     limits: Limits | None = None,
+    progress: Callable[[list[Path]], Iterable[Path]] | None = None,
 ) -> list[StudentResult]:
-    """Grade every file in one process; problems are loaded and solved once each."""
+    """Grade every file in one process; problems are loaded and solved once each.
+
+    ``progress`` wraps the iteration over the files, e.g. in the CLI's progress bar.
+    """
     graders: dict[Path, Grader | NncalcError] = {}
-    if not progress or len(files) < 2:
-        return [grade_file(f, graders, problem, limits) for f in files]
-    from rich.progress import track
-
     return [
-        grade_file(f, graders, problem, limits)
-        for f in track(files, description="grading", transient=True, console=_stderr_console())
+        grade_file(f, graders, problem, limits) for f in (progress(files) if progress else files)
     ]
-
-
-def _stderr_console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True)

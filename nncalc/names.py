@@ -19,20 +19,32 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from nncalc.vocabulary import OPTIMIZERS
+
 #: The one grammar of canonical names: a per-layer quantity (with ``_t{t}`` for an rnn's
-#: step), an updated parameter, an optimizer's state of a parameter, or the loss.
-_GRAMMAR = re.compile(
+#: step), an updated parameter, an optimizer's state of a parameter (STATES: every state
+#: of vocabulary.OPTIMIZERS), or the loss.
+_GRAMMAR = (
     r"(?P<q>Z|A|dA|fprime|delta|dWx|dWh|dW|db)(?P<ql>\d+)(?P<t>_t\d+)?"
     r"|(?P<n>Wx|Wh|W|b)(?P<nl>\d+)_new"
-    r"|(?P<s>velocity|sq|m_hat|v_hat|m|v)_(?P<sp>Wx|Wh|W|b)(?P<sl>\d+)"
+    r"|(?P<s>STATES)_(?P<sp>Wx|Wh|W|b)(?P<sl>\d+)"
     r"|loss"
 )
+
+
+def _grammar() -> re.Pattern[str]:
+    return _compiled(frozenset(state for words in OPTIMIZERS.values() for state in words.states))
+
+
+@lru_cache(maxsize=8)
+def _compiled(states: frozenset[str]) -> re.Pattern[str]:
+    return re.compile(_GRAMMAR.replace("STATES", "|".join(map(re.escape, sorted(states)))))
 
 
 def split_name(name: str) -> tuple[str, int]:
     """A canonical name as (quantity, layer): 'dW2' → ('dW', 2); 'W1_new' → ('W_new', 1);
     'Z1_t3' → ('Z_t', 1); 'm_W1' → ('m_W', 1); 'loss' → ('loss', 0)."""
-    match = _GRAMMAR.fullmatch(name)
+    match = _grammar().fullmatch(name)
     if not match:
         raise KeyError(name)
     g = match.groupdict()
@@ -105,7 +117,7 @@ def canonical_name(name: str, depth: int, recurrent: int = 0) -> str | None:
     if transposed:
         upper, delta = int(transposed.group(1)), int(transposed.group(2))
         text = f"dA{upper - 1}" if upper == delta else ""
-    match = _GRAMMAR.fullmatch(text)
+    match = _grammar().fullmatch(text)
     if not match or (match["t"] or "_t1")[2] == "0":  # no step 0 (h0 is given), no "_t03"
         return None
     layer = int(match["ql"] or match["nl"] or match["sl"] or 1)

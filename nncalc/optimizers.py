@@ -11,36 +11,28 @@ or the ``optimizer.state`` of the problem file).  Conventions:
 * rmsprop:   s' = ρ·s + (1 − ρ)·g²;  θ' = θ − α·g / (√s' + ε)
 * adam:      m' = β1·m + (1 − β1)·g;  v' = β2·v + (1 − β2)·g²;
              m̂ = m' / (1 − β1ᵗ);  v̂ = v' / (1 − β2ᵗ);  θ' = θ − α·m̂ / (√v̂ + ε)
+
+An optimizer is two entries: its words in :data:`nncalc.vocabulary.OPTIMIZERS`
+(settings and their defaults, the states it shows and carries), which the loader,
+the schema and the CLI read, and its :class:`UpdateRule` here, registered under
+the same name with ``@rule(name)``: the numbers (``compute``) and the equation
+shown (``equation``) of each quantity, side by side.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
 from nncalc.formula import Formula, grad, param_symbol
+from nncalc.vocabulary import OPTIMIZERS, OptimizerWords
 
-NAMES = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
-#: Hyper-parameters and their defaults (PyTorch's, except rmsprop's ρ = 0.9 as in Hinton's notes).
-HYPER: dict[str, dict[str, float]] = {
-    "sgd": {},
-    "momentum": {"momentum": 0.9},
-    "nesterov": {"momentum": 0.9},
-    "rmsprop": {"rho": 0.9, "epsilon": 1e-8},
-    "adam": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
-}
-#: The state quantities of one parameter, in the order they are computed.
-STATES: dict[str, tuple[str, ...]] = {
-    "sgd": (),
-    "momentum": ("velocity",),
-    "nesterov": ("velocity",),
-    "rmsprop": ("sq",),
-    "adam": ("m", "v", "m_hat", "v_hat"),
-}
-#: The state carried from one step to the next (the rest is recomputed each step).
-CARRIED: dict[str, tuple[str, ...]] = {**STATES, "adam": ("m", "v")}
+#: θ' itself, the last quantity of every update (after the optimizer's states).
+NEW = "new"
 
 
 def prev(name: str) -> str:
@@ -57,122 +49,246 @@ class Optimizer:
     step: int = 1  # t of this update, counted from 1 (adam's bias correction)
     state: dict[str, np.ndarray] = field(default_factory=dict)  # e.g. velocity_W1; else zeros
 
+    @property
+    def words(self) -> OptimizerWords:
+        return OPTIMIZERS[self.name]
+
+    @property
+    def update_rule(self) -> UpdateRule:
+        return RULES[self.name]
+
     def __getitem__(self, key: str) -> float:
-        return self.hyper.get(key, HYPER[self.name].get(key, 0.0))
+        return self.hyper.get(key, self.words.defaults.get(key, 0.0))
 
     def quantities(self, param: str) -> list[str]:
         """The state quantities of ``param`` this optimizer shows, in order."""
-        return [f"{kind}_{param}" for kind in STATES[self.name]]
+        return [f"{kind}_{param}" for kind in self.words.states]
 
     def carried(self, param: str) -> list[str]:
-        return [f"{kind}_{param}" for kind in CARRIED[self.name]]
+        return [f"{kind}_{param}" for kind in self.words.carried_states]
 
     def describe(self) -> str:
-        if self.name == "sgd":
-            return "sgd"
-        settings = ", ".join(f"{k} = {self[k]:g}" for k in HYPER[self.name])
-        step = f", t = {self.step}" if self.name == "adam" else ""
-        return f"{self.name} ({settings}{step})"
-
-    # -- the math: each state from its previous value and g = ∂L/∂θ ------------------
+        """The name with every setting, e.g. 'momentum (momentum = 0.9)'; sgd is just 'sgd'."""
+        settings = [f"{key} = {self[key]:g}" for key in self.words.settings]
+        if self.update_rule.counts_steps:
+            settings.append(f"t = {self.step}")
+        return f"{self.name} ({', '.join(settings)})" if settings else self.name
 
     def compute(self, kind: str, param: str, v: dict[str, Any], rate: float) -> Any:
-        g, theta = v[f"d{param}"], v[param]
-        state: dict[str, Any] = {k: v.get(f"{k}_{param}") for k in STATES[self.name]}
-        before = {k: v[prev(f"{k}_{param}")] for k in CARRIED[self.name]}
-        t = v.get("t", self.step)
-        match self.name, kind:
-            case "momentum" | "nesterov", "velocity":
-                return self["momentum"] * before["velocity"] - rate * g  # v' = μ·v − α·g
-            case "momentum", "new":
-                return theta + state["velocity"]  # θ' = θ + v'
-            case "nesterov", "new":
-                return theta + self["momentum"] * state["velocity"] - rate * g
-            case "rmsprop", "sq":
-                return self["rho"] * before["sq"] + (1 - self["rho"]) * g**2
-            case "rmsprop", "new":
-                return theta - rate * g / (np.sqrt(state["sq"]) + self["epsilon"])
-            case "adam", "m":
-                return self["beta1"] * before["m"] + (1 - self["beta1"]) * g
-            case "adam", "v":
-                return self["beta2"] * before["v"] + (1 - self["beta2"]) * g**2
-            case "adam", "m_hat":  # bias corrections: the averages started at zero
-                return state["m"] / (1 - self["beta1"] ** t)
-            case "adam", "v_hat":
-                return state["v"] / (1 - self["beta2"] ** t)
-            case "adam", "new":
-                return theta - rate * state["m_hat"] / (np.sqrt(state["v_hat"]) + self["epsilon"])
-        return theta - rate * g  # sgd: θ' = θ − α·g
+        """The value of ``kind`` (a state, or NEW for θ') of ``param`` from the values ``v``."""
+        numbers = Numbers(
+            theta=v[param],
+            g=v[f"d{param}"],
+            state={k: v.get(f"{k}_{param}") for k in self.words.states},
+            before={k: v[prev(f"{k}_{param}")] for k in self.words.carried_states},
+            rate=rate,
+            t=v.get("t", self.step),
+        )
+        return self.update_rule.compute(kind, self, numbers)
 
     def equation(self, kind: str, param: str, rate: float) -> Formula:
-        theta = param_symbol(param)
-        g = grad(theta)
-        a = f"{rate:g}"
-        new = Formula(f"{param}'", f"{theta.latex}'")
-
-        def state(k: str) -> Formula:
-            tex = {"velocity": "v", "sq": "s", "m": "m", "v": "v"}
-            tex.update({"m_hat": r"\hat{m}", "v_hat": r"\hat{v}"})
-            return Formula(f"{k}_{param}", f"{tex[k]}_{{{theta.latex}}}")
-
-        def before(k: str) -> Formula:
-            return Formula(f"{k}_{param}(prev)", f"{state(k).latex}^{{(t-1)}}")
-
-        h = {k: f"{self[k]:g}" for k in HYPER[self.name]}
-        t = self.step
-        match self.name, kind:
-            case "momentum" | "nesterov", "velocity":
-                rhs = Formula(
-                    f"{h['momentum']}·{before('velocity').text} − {a}·{g.text}",
-                    rf"{h['momentum']}\,{before('velocity').latex} - {a}\,{g.latex}",
-                )
-            case "momentum", "new":
-                rhs = theta + state("velocity")
-            case "nesterov", "new":
-                rhs = Formula(
-                    f"{param} + {h['momentum']}·{state('velocity').text} − {a}·{g.text}",
-                    rf"{theta.latex} + {h['momentum']}\,{state('velocity').latex}"
-                    rf" - {a}\,{g.latex}",
-                )
-            case "rmsprop", "sq":
-                rho = self["rho"]
-                rhs = Formula(
-                    f"{h['rho']}·{before('sq').text} + {1 - rho:g}·({g.text})²",
-                    rf"{h['rho']}\,{before('sq').latex} + {1 - rho:g}\,\left({g.latex}\right)^2",
-                )
-            case "rmsprop", "new":
-                rhs = _scaled_step(theta, a, g, state("sq"), h["epsilon"])
-            case "adam", "m" | "v":
-                beta = self["beta1" if kind == "m" else "beta2"]
-                power = "" if kind == "m" else "²"
-                tex_power = "" if kind == "m" else "^2"
-                rhs = Formula(
-                    f"{beta:g}·{before(kind).text} + {1 - beta:g}·({g.text}){power}",
-                    rf"{beta:g}\,{before(kind).latex} + {1 - beta:g}\,\left({g.latex}\right)"
-                    + tex_power,
-                )
-            case "adam", "m_hat" | "v_hat":
-                beta = self["beta1" if kind == "m_hat" else "beta2"]
-                base = state(kind[0])
-                rhs = Formula(
-                    f"{base.text} / (1 − {beta:g}^{t})",
-                    rf"\frac{{{base.latex}}}{{1 - {beta:g}^{{{t}}}}}",
-                )
-            case "adam", "new":
-                rhs = Formula(
-                    f"{param} − {a}·m_hat_{param} / (√v_hat_{param} + {h['epsilon']})",
-                    rf"{theta.latex} - {a}\,\frac{{{state('m_hat').latex}}}"
-                    rf"{{\sqrt{{{state('v_hat').latex}}} + {h['epsilon']}}}",
-                )
-            case _, "new":
-                rhs = theta - Formula(f"{a}·{g.text}", rf"{a}\,{g.latex}")
-            case _:
-                raise KeyError(kind)
-        return (new if kind == "new" else state(kind)).eq(rhs)
+        """The equation of ``kind`` (a state, or NEW for θ') of ``param``."""
+        symbols = Symbols(param, rate, self.step, self.words.symbols)
+        if kind == NEW:
+            quantity = Formula(f"{param}'", f"{symbols.theta.latex}'")
+        elif kind in self.words.states:
+            quantity = symbols.state(kind)
+        else:
+            raise KeyError(kind)
+        return quantity.eq(self.update_rule.equation(kind, self, symbols))
 
 
-def _scaled_step(theta: Formula, a: str, g: Formula, s: Formula, eps: str) -> Formula:
+@dataclass(frozen=True)
+class Numbers:
+    """What an update rule computes one quantity of a parameter θ from."""
+
+    theta: Any  # θ before the update
+    g: Any  # ∂L/∂θ
+    state: dict[str, Any]  # this step's states, those computed so far (the rest None)
+    before: dict[str, Any]  # the carried states before this step
+    rate: float  # α
+    t: int  # the number of this update, from 1
+
+
+@dataclass(frozen=True)
+class Symbols:
+    """The same as written in an equation (numbers as ``:g`` shows them)."""
+
+    param: str
+    rate: float
+    t: int
+    letters: dict[str, str] = field(default_factory=dict)  # of states not written by name
+
+    @property
+    def theta(self) -> Formula:
+        return param_symbol(self.param)
+
+    @property
+    def g(self) -> Formula:
+        return grad(self.theta)
+
+    @property
+    def descent(self) -> Formula:
+        """α·g, the step of plain gradient descent."""
+        return _times(self.rate, self.g)
+
+    def state(self, kind: str) -> Formula:
+        """A state of θ this step: velocity_W1 is v_{W_1}, m_hat_W1 is \\hat{m}_{W_1}."""
+        moment = kind.removesuffix("_hat")
+        symbol = self.letters.get(moment, moment)
+        if moment != kind:
+            symbol = rf"\hat{{{symbol}}}"
+        return Formula(f"{kind}_{self.param}", f"{symbol}_{{{self.theta.latex}}}")
+
+    def before(self, kind: str) -> Formula:
+        """A carried state of θ before this step."""
+        return Formula(f"{kind}_{self.param}(prev)", f"{self.state(kind).latex}^{{(t-1)}}")
+
+
+class UpdateRule(ABC):
+    """One optimizer's math: each quantity of a parameter's update, computed and written.
+
+    ``kind`` is one of the optimizer's states (``vocabulary.OPTIMIZERS[name].states``,
+    computed in that order) or NEW, θ' itself; ``o[setting]`` is a setting's value.
+    """
+
+    counts_steps: ClassVar[bool] = False  # whether the rule reads t (then describe shows it)
+
+    @abstractmethod
+    def compute(self, kind: str, o: Optimizer, n: Numbers) -> Any:
+        """The value of ``kind``."""
+
+    @abstractmethod
+    def equation(self, kind: str, o: Optimizer, s: Symbols) -> Formula:
+        """The right-hand side of the equation of ``kind``."""
+
+
+#: The update rule of each optimizer, by name (the names of vocabulary.OPTIMIZERS).
+RULES: dict[str, UpdateRule] = {}
+
+_Rule = TypeVar("_Rule", bound=type[UpdateRule])
+
+
+def rule(name: str) -> Callable[[_Rule], _Rule]:
+    """Register the decorated :class:`UpdateRule` as the update of optimizer ``name``."""
+
+    def register(cls: _Rule) -> _Rule:
+        RULES[name] = cls()
+        return cls
+
+    return register
+
+
+@rule("sgd")
+class Sgd(UpdateRule):
+    def compute(self, kind: str, o: Optimizer, n: Numbers) -> Any:
+        return n.theta - n.rate * n.g  # θ' = θ − α·g
+
+    def equation(self, kind: str, o: Optimizer, s: Symbols) -> Formula:
+        return s.theta - s.descent
+
+
+@rule("momentum")
+class Momentum(UpdateRule):
+    def compute(self, kind: str, o: Optimizer, n: Numbers) -> Any:
+        if kind == "velocity":
+            return o["momentum"] * n.before["velocity"] - n.rate * n.g  # v' = μ·v − α·g
+        return n.theta + n.state["velocity"]  # θ' = θ + v'
+
+    def equation(self, kind: str, o: Optimizer, s: Symbols) -> Formula:
+        if kind == "velocity":
+            return _times(o["momentum"], s.before("velocity")) - s.descent
+        return s.theta + s.state("velocity")
+
+
+@rule("nesterov")
+class Nesterov(Momentum):
+    """Momentum's velocity, then a step that looks ahead along it."""
+
+    def compute(self, kind: str, o: Optimizer, n: Numbers) -> Any:
+        if kind == "velocity":
+            return super().compute(kind, o, n)
+        return n.theta + o["momentum"] * n.state["velocity"] - n.rate * n.g  # θ + μ·v' − α·g
+
+    def equation(self, kind: str, o: Optimizer, s: Symbols) -> Formula:
+        if kind == "velocity":
+            return super().equation(kind, o, s)
+        return s.theta + _times(o["momentum"], s.state("velocity")) - s.descent
+
+
+@rule("rmsprop")
+class Rmsprop(UpdateRule):
+    def compute(self, kind: str, o: Optimizer, n: Numbers) -> Any:
+        if kind == "sq":
+            return _running_mean(o["rho"], n.before["sq"], n.g**2)  # s' = ρ·s + (1 − ρ)·g²
+        return _scaled_step(n, n.g, n.state["sq"], o["epsilon"])  # θ' = θ − α·g / (√s' + ε)
+
+    def equation(self, kind: str, o: Optimizer, s: Symbols) -> Formula:
+        if kind == "sq":
+            return _running_mean_of(o["rho"], s.before("sq"), _squared(s.g))
+        return _scaled_step_of(s, s.g, s.state("sq"), o["epsilon"])
+
+
+@rule("adam")
+class Adam(UpdateRule):
+    counts_steps = True
+    decay: ClassVar[dict[str, str]] = {"m_hat": "beta1", "v_hat": "beta2"}
+
+    def compute(self, kind: str, o: Optimizer, n: Numbers) -> Any:
+        match kind:
+            case "m":  # m' = β1·m + (1 − β1)·g
+                return _running_mean(o["beta1"], n.before["m"], n.g)
+            case "v":  # v' = β2·v + (1 − β2)·g²
+                return _running_mean(o["beta2"], n.before["v"], n.g**2)
+            case "m_hat" | "v_hat":  # m̂ = m' / (1 − β1ᵗ): the means started at zero
+                return n.state[kind[0]] / (1 - o[self.decay[kind]] ** n.t)
+        return _scaled_step(n, n.state["m_hat"], n.state["v_hat"], o["epsilon"])
+
+    def equation(self, kind: str, o: Optimizer, s: Symbols) -> Formula:
+        match kind:
+            case "m":
+                return _running_mean_of(o["beta1"], s.before("m"), s.g.paren())
+            case "v":
+                return _running_mean_of(o["beta2"], s.before("v"), _squared(s.g))
+            case "m_hat" | "v_hat":
+                beta, mean = o[self.decay[kind]], s.state(kind[0])
+                return Formula(
+                    f"{mean.text} / (1 − {beta:g}^{s.t})",
+                    rf"\frac{{{mean.latex}}}{{1 - {beta:g}^{{{s.t}}}}}",
+                )
+        return _scaled_step_of(s, s.state("m_hat"), s.state("v_hat"), o["epsilon"])
+
+
+# -- the pieces several rules share, each as numbers and as an equation ------------------
+
+
+def _running_mean(decay: float, before: Any, value: Any) -> Any:
+    """decay·before + (1 − decay)·value: an exponential moving average."""
+    return decay * before + (1 - decay) * value
+
+
+def _running_mean_of(decay: float, before: Formula, value: Formula) -> Formula:
+    return _times(decay, before) + _times(1 - decay, value)
+
+
+def _scaled_step(n: Numbers, step: Any, square: Any, epsilon: float) -> Any:
+    """θ − α·step / (√square + ε): a step scaled down where gradients have been large."""
+    return n.theta - n.rate * step / (np.sqrt(square) + epsilon)
+
+
+def _scaled_step_of(s: Symbols, step: Formula, square: Formula, epsilon: float) -> Formula:
+    a, eps = f"{s.rate:g}", f"{epsilon:g}"
     return Formula(
-        f"{theta.text} − {a}·{g.text} / (√{s.text} + {eps})",
-        rf"{theta.latex} - {a}\,\frac{{{g.latex}}}{{\sqrt{{{s.latex}}} + {eps}}}",
+        f"{s.theta.text} − {a}·{step.text} / (√{square.text} + {eps})",
+        rf"{s.theta.latex} - {a}\,\frac{{{step.latex}}}{{\sqrt{{{square.latex}}} + {eps}}}",
     )
+
+
+def _times(factor: float, formula: Formula) -> Formula:
+    """A number times a formula, e.g. 0.9·v_W1(prev)."""
+    return Formula(f"{factor:g}·{formula.text}", rf"{factor:g}\,{formula.latex}")
+
+
+def _squared(formula: Formula) -> Formula:
+    bracketed = formula.paren()
+    return Formula(f"{bracketed.text}²", f"{bracketed.latex}^2")

@@ -60,7 +60,7 @@ def terminal_plot(history: Sequence[float], width: int = 60, height: int = 8) ->
 def check_plot_path(path: Path) -> None:
     """Refuse a plot that cannot be written, before any work is done."""
     if path.suffix.lower() != ".png":
-        raise NncalcError(f"expected a .png file name, got {path.name!r}", path="--plot")
+        raise NncalcError(f"expected a .png file name, got {path.name!r}", argument="plot")
     _pyplot()
 
 
@@ -73,7 +73,7 @@ def _pyplot() -> Any:
     except ImportError:
         raise NncalcError(
             "writing a plot needs matplotlib: pip install 'nncalc[plot]' (or matplotlib)",
-            path="--plot",
+            argument="plot",
         ) from None
     return plt
 

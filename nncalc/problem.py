@@ -26,7 +26,15 @@ from nncalc.validate import (
     nesting_depth,
     shape_of,
 )
-from nncalc.vocabulary import DISTRIBUTIONS, LAYER_KINDS, LOSSES, REDUCTIONS, TOP_KEYS, Phase
+from nncalc.vocabulary import (
+    DISTRIBUTIONS,
+    LAYER_KINDS,
+    LOSSES,
+    OPTIMIZERS,
+    REDUCTIONS,
+    TOP_KEYS,
+    Phase,
+)
 from nncalc.yamlio import Document, load_yaml_file
 
 if TYPE_CHECKING:
@@ -541,28 +549,26 @@ class _Validator(Validator):
     def optimizer(
         self, value: Any, parameters: dict[str, np.ndarray], frozen: frozenset[str]
     ) -> Optimizer:
-        from nncalc.optimizers import HYPER, NAMES, Optimizer
+        from nncalc.optimizers import Optimizer
 
         if isinstance(value, str):
             value = {"name": value}
-        spec = self.mapping(
-            value,
-            "optimizer",
-            ("name", "step", "state", *sorted({k for h in HYPER.values() for k in h})),
-        )
-        name = self.choice(spec.get("name", "sgd"), "optimizer.name", NAMES)
+        settings = sorted({key for words in OPTIMIZERS.values() for key in words.settings})
+        spec = self.mapping(value, "optimizer", ("name", "step", "state", *settings))
+        name = self.choice(spec.get("name", "sgd"), "optimizer.name", tuple(OPTIMIZERS))
+        words = OPTIMIZERS[name]
         hyper = {}
         for key in spec:
             if key in ("name", "step", "state"):
                 continue
-            if key not in HYPER[name]:
-                expected = ", ".join(HYPER[name]) or "none"
+            if key not in words.settings:
+                expected = ", ".join(words.settings) or "none"
                 raise self.fail(
                     f"optimizer.{key}",
                     f"{name} has no setting {key!r}; its settings: {expected}",
                 )
             number = self.number(spec[key], f"optimizer.{key}")
-            if key == "epsilon":
+            if words.settings[key].accepts == "positive":
                 ok, bounds = number > 0, "> 0"
             else:
                 ok, bounds = 0 <= number < 1, "in [0, 1)"
@@ -570,14 +576,19 @@ class _Validator(Validator):
                 raise self.fail(f"optimizer.{key}", f"expected a number {bounds}, got {number:g}")
             hyper[key] = number
         step = self.integer(spec.get("step", 1), "optimizer.step", 1, 10**9)
-        optimizer = Optimizer(name, hyper, step)
-        carried = {s: p for p in parameters if p not in frozen for s in optimizer.carried(p)}
+        carried = {
+            f"{kind}_{p}": (kind, p)
+            for p in parameters
+            if p not in frozen
+            for kind in words.carried_states
+        }
         state = {}
         given = self.mapping(spec.get("state", {}), "optimizer.state", list(carried))
         for key, entry in given.items():
-            shape = parameters[carried[key]].shape
-            state[key] = self.tensor(entry, f"optimizer.state.{key}", shape, f"as {carried[key]}")
-            if key.startswith(("sq_", "v_")) and (state[key] < 0).any():
+            kind, param = carried[key]
+            shape = parameters[param].shape
+            state[key] = self.tensor(entry, f"optimizer.state.{key}", shape, f"as {param}")
+            if kind in words.nonnegative and (state[key] < 0).any():
                 raise self.fail(
                     f"optimizer.state.{key}",
                     "expected numbers ≥ 0 (a running mean of squared gradients), "

@@ -51,7 +51,7 @@ def select(solution: Solution, phases: Iterable[str] = (), names: Iterable[str] 
         if canonical is None or canonical not in solution.values:
             known = ", ".join(solution.values)
             message = f"unknown quantity {name!r}; this problem has: {known}"
-            raise NncalcError(message, path="--quantity")
+            raise NncalcError(message, argument="quantities")
         wanted.add(canonical)
     return [
         s

@@ -18,6 +18,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nncalc.vocabulary import ToleranceMode
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -43,7 +45,7 @@ class Tolerance:
     - ``rtol``/``atol``: |answer − exact| ≤ atol + rtol·|exact| (as numpy.isclose).
     """
 
-    mode: str = "decimals"
+    mode: ToleranceMode = "decimals"
     decimals: int = 3
     sigfigs: int = 3
     rtol: float = 0.0

@@ -28,6 +28,18 @@ import json
 from typing import Any
 
 from nncalc.errors import NncalcError
+from nncalc.vocabulary import (
+    ACTIVATION_FUNCTIONS,
+    DISTRIBUTIONS,
+    LAYER_KINDS,
+    LOSSES,
+    OPTIMIZERS,
+    PARTIAL,
+    REDUCTIONS,
+    RNN_OUTPUTS,
+    SCHEMA_KINDS,
+    LayerKind,
+)
 
 __all__ = [
     "KINDS",
@@ -40,43 +52,13 @@ __all__ = [
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 #: The kinds of file ``nncalc schema KIND`` describes.
-KINDS = ("problem", "answers")
+KINDS = SCHEMA_KINDS
 #: Where the user is told to write each schema (``nncalc schema problem > problem.schema.json``).
-SCHEMA_FILE = {"problem": "problem.schema.json", "answers": "answers.schema.json"}
+SCHEMA_FILE = {kind: f"{kind}.schema.json" for kind in KINDS}
 #: The first line of an example file: yaml-language-server resolves a relative path
 #: against the folder of the YAML file, so the schema file goes beside it.
 SCHEMA_COMMENT = {
     kind: f"# yaml-language-server: $schema={name}" for kind, name in SCHEMA_FILE.items()
-}
-
-# The loader's vocabulary, repeated here so that importing this module stays cheap;
-# tests/test_schema.py checks each against its source.
-LOSSES = ("cross_entropy", "binary_cross_entropy", "mse", "sse", "half_sse")
-REDUCTIONS = ("mean", "sum")
-DISTRIBUTIONS = ("uniform", "normal")
-PARTIAL = ("none", "element")
-ACTIVATION_FUNCTIONS = (
-    *("identity", "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "elu"),
-    *("sin", "cos", "exp", "log", "sqrt", "abs"),
-)
-LAYER_KINDS = ("dense", "conv2d", "maxpool2d", "avgpool2d", "flatten", "rnn")
-RNN_OUTPUTS = ("every", "last")
-#: nncalc/optimizers.py: NAMES, HYPER (each optimizer's settings and their defaults) and
-#: CARRIED (the state each one carries from one step to the next, per parameter).
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
-OPTIMIZER_SETTINGS: dict[str, dict[str, float]] = {
-    "sgd": {},
-    "momentum": {"momentum": 0.9},
-    "nesterov": {"momentum": 0.9},
-    "rmsprop": {"rho": 0.9, "epsilon": 1e-8},
-    "adam": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
-}
-OPTIMIZER_STATE: dict[str, tuple[str, ...]] = {
-    "sgd": (),
-    "momentum": ("velocity",),
-    "nesterov": ("velocity",),
-    "rmsprop": ("sq",),
-    "adam": ("m", "v"),
 }
 
 # Numbers written as text (YAML 1.1 reads 1e-3 as a string): the grammar of problem.py's
@@ -257,32 +239,39 @@ def _padding(description: str) -> Schema:
     }
 
 
-def _dense() -> Schema:
+def _layer_kind(kind: LayerKind, description: str, properties: Schema) -> Schema:
+    """A layer of ``kind``: its keys (vocabulary.LAYER_KINDS) in order, each as described in
+    ``properties``; ``type`` is required except for dense, the default."""
+    words = LAYER_KINDS[kind]
     return {
-        "description": "a dense layer (type may be left out): Z = W·A + b, A = f(Z)",
+        "description": description,
         "type": "object",
         "additionalProperties": False,
-        "required": ["units", "activation"],
-        "properties": {
-            "type": {"description": "dense (the default)", "const": "dense", "default": "dense"},
-            "units": _units("number of units of this layer (rows of its W)"),
-            "activation": _activation(),
-            "bias": _bias(),
-        },
+        "required": [*(() if kind == "dense" else ("type",)), *words.required],
+        "properties": {key: properties[key] for key in words.keys},
     }
 
 
+def _dense() -> Schema:
+    return _layer_kind(
+        "dense",
+        "a dense layer (type may be left out): Z = W·A + b, A = f(Z)",
+        {
+            "type": {"description": "dense (the default)", "const": "dense", "default": "dense"},
+            "units": _units("number of units of this layer (rows of its W)"),
+            "activation": _activation(default=LAYER_KINDS["dense"].default_activation),
+            "bias": _bias(),
+        },
+    )
+
+
 def _conv2d() -> Schema:
-    return {
-        "description": (
-            "a 2-D convolution (cross-correlation, as in PyTorch) of feature maps "
-            "[channels, height, width]: Z = W ⋆ A + b, A = f(Z); W has shape channels × "
-            "in_channels × kernel height × kernel width, b one entry per output channel"
-        ),
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["type", "channels", "kernel"],
-        "properties": {
+    return _layer_kind(
+        "conv2d",
+        "a 2-D convolution (cross-correlation, as in PyTorch) of feature maps "
+        "[channels, height, width]: Z = W ⋆ A + b, A = f(Z); W has shape channels × "
+        "in_channels × kernel height × kernel width, b one entry per output channel",
+        {
             "type": {"description": "conv2d: a convolution layer", "const": "conv2d"},
             "channels": _units("number of output channels (feature maps)"),
             "in_channels": _units(
@@ -293,22 +282,19 @@ def _conv2d() -> Schema:
                 "the step of the kernel across the input: s or [down, across] (default 1)", 1
             ),
             "padding": _padding("rows and columns of zeros around each input map (default 0)"),
-            "activation": _activation(default="identity"),
+            "activation": _activation(default=LAYER_KINDS["conv2d"].default_activation),
             "bias": _bias(),
         },
-    }
+    )
 
 
 def _pooling() -> Schema:
-    return {
-        "description": (
-            "a pooling layer: the maximum (maxpool2d) or the mean (avgpool2d) of each "
-            "window of each feature map; no parameters"
-        ),
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["type", "kernel"],
-        "properties": {
+    """maxpool2d and avgpool2d, which have the same keys, in one schema."""
+    return _layer_kind(
+        "maxpool2d",
+        "a pooling layer: the maximum (maxpool2d) or the mean (avgpool2d) of each "
+        "window of each feature map; no parameters",
+        {
             "type": {
                 "description": "maxpool2d or avgpool2d",
                 "enum": ["maxpool2d", "avgpool2d"],
@@ -322,34 +308,26 @@ def _pooling() -> Schema:
                 "(default 0; max pooling pads with −∞, average pooling with zeros)"
             ),
         },
-    }
+    )
 
 
 def _flatten() -> Schema:
-    return {
-        "description": "feature maps [channels, height, width] to a vector, channel by channel",
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["type"],
-        "properties": {
-            "type": {"description": "flatten: before the first dense layer", "const": "flatten"}
-        },
-    }
+    return _layer_kind(
+        "flatten",
+        "feature maps [channels, height, width] to a vector, channel by channel",
+        {"type": {"description": "flatten: before the first dense layer", "const": "flatten"}},
+    )
 
 
 def _rnn() -> Schema:
-    return {
-        "description": (
-            "a vanilla recurrent layer, the first layer, reading x as a sequence: "
-            "h_t = f(Wx·x_t + Wh·h_{t−1} + b), with parameters Wx, Wh and b"
-        ),
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["type", "units"],
-        "properties": {
+    return _layer_kind(
+        "rnn",
+        "a vanilla recurrent layer, the first layer, reading x as a sequence: "
+        "h_t = f(Wx·x_t + Wh·h_{t−1} + b), with parameters Wx, Wh and b",
+        {
             "type": {"description": "rnn: a recurrent layer", "const": "rnn"},
             "units": _units("number of units, the size of the state h_t"),
-            "activation": _activation(default="tanh"),
+            "activation": _activation(default=LAYER_KINDS["rnn"].default_activation),
             "bias": _bias(),
             "output": {
                 "description": (
@@ -365,7 +343,7 @@ def _rnn() -> Schema:
                 "anyOf": [_vector("h_0: one number per unit"), {"type": "null"}],
             },
         },
-    }
+    )
 
 
 def _layer() -> Schema:
@@ -543,34 +521,18 @@ def _parameters() -> Schema:
     }
 
 
-_SETTINGS = {
-    "momentum": "μ in [0, 1): the fraction of the velocity kept, v' = μ·v − α·g",
-    "rho": "ρ in [0, 1): the decay of the running mean of g², s' = ρ·s + (1 − ρ)·g²",
-    "beta1": "β1 in [0, 1): the decay of the first moment, m' = β1·m + (1 − β1)·g",
-    "beta2": "β2 in [0, 1): the decay of the second moment, v' = β2·v + (1 − β2)·g²",
-    "epsilon": "ε > 0 added to the square root in the denominator, against division by zero",
-}
-_UPDATES = {
-    "sgd": "θ' = θ − α·g",
-    "momentum": "v' = μ·v − α·g, θ' = θ + v'",
-    "nesterov": "v' = μ·v − α·g, θ' = θ + μ·v' − α·g",
-    "rmsprop": "s' = ρ·s + (1 − ρ)·g², θ' = θ − α·g / (√s' + ε)",
-    "adam": "m and v, bias-corrected by 1 − βᵗ, θ' = θ − α·m̂ / (√v̂ + ε)",
-}
-_STATE_NAMES = {"velocity": "v", "sq": "s", "m": "m", "v": "v"}
-
-
 def _optimizer_mapping(name: str) -> Schema:
     """The mapping form of one optimizer: its name, settings, step and carried state."""
+    words = OPTIMIZERS[name]
     properties: Schema = {
-        "name": {"description": f"{name}: {_UPDATES[name]}", "const": name},
+        "name": {"description": f"{name}: {words.update}", "const": name},
     }
-    for key, default in OPTIMIZER_SETTINGS[name].items():
-        note = f"{_SETTINGS[key]} (default {default:g})"
-        if key == "epsilon":
-            properties[key] = _number(note, positive=True) | {"default": default}
+    for key, setting in words.settings.items():
+        note = f"{setting.meaning} (default {setting.default:g})"
+        if setting.accepts == "positive":
+            properties[key] = _number(note, positive=True) | {"default": setting.default}
         else:
-            properties[key] = _fraction(note, default)
+            properties[key] = _fraction(note, setting.default)
     properties["step"] = {
         "description": (
             "t, the number of this update counted from 1 (adam's bias correction 1 − βᵗ; default 1)"
@@ -580,22 +542,22 @@ def _optimizer_mapping(name: str) -> Schema:
         "maximum": 1_000_000_000,
         "default": 1,
     }
-    kinds = OPTIMIZER_STATE[name]
+    kinds = words.carried_states
     examples = ", ".join(f"{kind}_W1" for kind in kinds)
     properties["state"] = {
         "description": (
             f"the state carried from the previous steps, per parameter ({examples}, …; "
             "zeros where not given)"
             if kinds
-            else "sgd carries no state: {} or leave it out"
+            else f"{name} carries no state: {{}} or leave it out"
         ),
         "type": "object",
         "additionalProperties": False,
         "patternProperties": {
             rf"^{kind}_(?:W[xh]?|b)[1-9][0-9]*$": {
                 "description": (
-                    f"{_STATE_NAMES[kind]} of this parameter before the step, in its shape "
-                    "(a list for a bias, a list of rows for a matrix, …)"
+                    f"{words.symbols.get(kind, kind)} of this parameter before the step, in "
+                    "its shape (a list for a bias, a list of rows for a matrix, …)"
                 ),
                 "anyOf": [_tensor(depth, _DEPTHS[depth]) for depth in _DEPTHS],
             }
@@ -608,7 +570,7 @@ def _optimizer_mapping(name: str) -> Schema:
         "additionalProperties": False,
         "properties": properties,
     }
-    if name == "sgd":
+    if name == "sgd":  # the default optimizer: the name may be left out
         properties["name"]["default"] = "sgd"
     else:
         schema["required"] = ["name"]
@@ -616,7 +578,7 @@ def _optimizer_mapping(name: str) -> Schema:
 
 
 def _optimizer() -> Schema:
-    updates = "; ".join(f"{name}: {_UPDATES[name]}" for name in OPTIMIZERS)
+    updates = "; ".join(f"{name}: {words.update}" for name, words in OPTIMIZERS.items())
     return {
         "description": (
             f"how the gradient g becomes the update, a name or a mapping {{name, settings, "

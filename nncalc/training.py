@@ -40,7 +40,7 @@ def train(problem: Problem, steps: int) -> Run:
     """Apply ``steps`` updates; the solution describes the last one."""
     if not 1 <= steps <= MAX_STEPS:
         raise NncalcError(
-            f"expected a number of steps from 1 to {MAX_STEPS:,}, got {steps}", path="--steps"
+            f"expected a number of steps from 1 to {MAX_STEPS:,}, got {steps}", argument="steps"
         )
     network = Network(problem)
     updates = ["loss", *(name for phase, name in network.plan() if phase == "update")]

@@ -37,7 +37,8 @@ class Limits:
 
     @classmethod
     def parse(cls, settings: Sequence[str]) -> Limits:
-        """Limits from NAME=VALUE settings (the CLI's ``--limit``), e.g. max_entries=10000000."""
+        """Limits from NAME=VALUE settings, e.g. max_entries=10000000; an error names them
+        ``limits``."""
         values: dict[str, int] = {}
         names = [f.name for f in fields(cls)]
         for setting in settings:
@@ -47,16 +48,16 @@ class Limits:
                 raise NncalcError(
                     f"unknown limit {name!r}; expected NAME=VALUE with NAME one of: "
                     + ", ".join(names),
-                    path="--limit",
+                    argument="limits",
                 )
             try:
                 value = int(text.replace("_", ""))
             except ValueError:
                 raise NncalcError(
-                    f"{name}: expected a whole number, got {text!r}", path="--limit"
+                    f"{name}: expected a whole number, got {text!r}", argument="limits"
                 ) from None
             if value < 1:
-                raise NncalcError(f"{name}: expected a number ≥ 1, got {value}", path="--limit")
+                raise NncalcError(f"{name}: expected a number ≥ 1, got {value}", argument="limits")
             values[name] = value
         return cls(**values)
 

@@ -75,27 +75,81 @@ LAYER_KINDS: dict[LayerKind, LayerWords] = {
 
 
 @dataclass(frozen=True)
-class OptimizerWords:
-    """An optimizer's settings (with their defaults) and the state it keeps per parameter."""
+class Setting:
+    """One optimizer setting: its default, what it means (the schema shows it beside the
+    key), and the numbers the loader accepts."""
 
-    settings: dict[str, float] = field(default_factory=dict)
+    default: float
+    meaning: str
+    accepts: Literal["fraction", "positive"] = "fraction"  # in [0, 1), or any number > 0
+
+
+@dataclass(frozen=True)
+class OptimizerWords:
+    """An optimizer's update in one line, its settings, and the state it keeps per parameter."""
+
+    update: str  # the rule in one line, as the schema describes the optimizer
+    settings: dict[str, Setting] = field(default_factory=dict)
     states: tuple[str, ...] = ()  # the state quantities shown, in the order computed
     carried: tuple[str, ...] | None = None  # carried to the next step (None: all states)
+    nonnegative: tuple[str, ...] = ()  # running means of g²: a negative one given is refused
+    #: How a state is written in formulas where not by its own name (velocity_W1 is
+    #: v_{W_1}); a ``_hat`` state is the letter of its base with a hat (m_hat is m̂).
+    symbols: dict[str, str] = field(default_factory=dict)
 
     @property
     def carried_states(self) -> tuple[str, ...]:
         return self.states if self.carried is None else self.carried
 
+    @property
+    def defaults(self) -> dict[str, float]:
+        return {key: setting.default for key, setting in self.settings.items()}
+
+
+_MOMENTUM = Setting(0.9, "μ in [0, 1): the fraction of the velocity kept, v' = μ·v − α·g")
+_EPSILON = Setting(
+    1e-8,
+    "ε > 0 added to the square root in the denominator, against division by zero",
+    "positive",
+)
+_V = {"velocity": "v"}
 
 #: Every optimizer (defaults as PyTorch's, except rmsprop's ρ = 0.9 as in Hinton's notes);
-#: its update rule is the function of the same name in :mod:`nncalc.optimizers`.
+#: its update rule is the one registered under the same name in :mod:`nncalc.optimizers`.
 OPTIMIZERS: dict[str, OptimizerWords] = {
-    "sgd": OptimizerWords(),
-    "momentum": OptimizerWords({"momentum": 0.9}, ("velocity",)),
-    "nesterov": OptimizerWords({"momentum": 0.9}, ("velocity",)),
-    "rmsprop": OptimizerWords({"rho": 0.9, "epsilon": 1e-8}, ("sq",)),
+    "sgd": OptimizerWords("θ' = θ − α·g"),
+    "momentum": OptimizerWords(
+        "v' = μ·v − α·g, θ' = θ + v'", {"momentum": _MOMENTUM}, ("velocity",), symbols=_V
+    ),
+    "nesterov": OptimizerWords(
+        "v' = μ·v − α·g, θ' = θ + μ·v' − α·g", {"momentum": _MOMENTUM}, ("velocity",), symbols=_V
+    ),
+    "rmsprop": OptimizerWords(
+        "s' = ρ·s + (1 − ρ)·g², θ' = θ − α·g / (√s' + ε)",
+        {
+            "rho": Setting(
+                0.9, "ρ in [0, 1): the decay of the running mean of g², s' = ρ·s + (1 − ρ)·g²"
+            ),
+            "epsilon": _EPSILON,
+        },
+        ("sq",),
+        nonnegative=("sq",),
+        symbols={"sq": "s"},
+    ),
     "adam": OptimizerWords(
-        {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}, ("m", "v", "m_hat", "v_hat"), ("m", "v")
+        "m and v, bias-corrected by 1 − βᵗ, θ' = θ − α·m̂ / (√v̂ + ε)",
+        {
+            "beta1": Setting(
+                0.9, "β1 in [0, 1): the decay of the first moment, m' = β1·m + (1 − β1)·g"
+            ),
+            "beta2": Setting(
+                0.999, "β2 in [0, 1): the decay of the second moment, v' = β2·v + (1 − β2)·g²"
+            ),
+            "epsilon": _EPSILON,
+        },
+        ("m", "v", "m_hat", "v_hat"),
+        ("m", "v"),
+        nonnegative=("v",),
     ),
 }
 

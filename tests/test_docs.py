@@ -9,9 +9,8 @@ import typer
 from typer.testing import CliRunner
 
 from nncalc.cli import app
-from nncalc.optimizers import NAMES as OPTIMIZERS
-from nncalc.problem import _TOP_KEYS, LAYER_KINDS, LOSSES
-from nncalc.problem import LAYER_KEYS as LAYER_KEYS_BY_KIND
+from nncalc.vocabulary import LAYER_KINDS, LOSSES, OPTIMIZERS
+from nncalc.vocabulary import TOP_KEYS as _TOP_KEYS
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
@@ -45,7 +44,7 @@ def test_every_loss_is_documented(loss: str) -> None:
 
 
 LAYER_KEYS = sorted(
-    {f"network.layers[i].{k}" for keys in LAYER_KEYS_BY_KIND.values() for k in keys}
+    {f"network.layers[i].{k}" for words in LAYER_KINDS.values() for k in words.keys}
 )
 
 

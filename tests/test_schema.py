@@ -203,26 +203,23 @@ def test_additional_properties_refused_wherever_the_loader_refuses_them() -> Non
 
 
 def test_vocabulary_is_the_loaders() -> None:
-    """The schema module repeats the loader's names (to import quickly); they must not drift."""
-    from nncalc import answers, expr, problem
+    """The schema reads the loaders' vocabulary (which imports quickly): its enums are its words."""
+    from nncalc import answers, expr
+    from nncalc import vocabulary as words
 
-    assert sch.LOSSES == problem.LOSSES
-    assert sch.REDUCTIONS == problem.REDUCTIONS
-    assert sch.DISTRIBUTIONS == problem.DISTRIBUTIONS
-    assert set(sch.ACTIVATION_FUNCTIONS) == set(expr._MAX_ARGS)
-    assert PROBLEM["properties"]["loss"]["enum"] == list(problem.LOSSES)
-    assert PROBLEM["properties"]["reduction"]["enum"] == list(problem.REDUCTIONS)
+    assert set(words.ACTIVATION_FUNCTIONS) == set(expr._MAX_ARGS)
+    assert PROBLEM["properties"]["loss"]["enum"] == list(words.LOSSES)
+    assert PROBLEM["properties"]["reduction"]["enum"] == list(words.REDUCTIONS)
     init = PROBLEM["properties"]["init"]
-    assert init["properties"]["distribution"]["enum"] == list(problem.DISTRIBUTIONS)
-    assert list(PROBLEM["properties"]) == list(problem._TOP_KEYS)
+    assert init["properties"]["distribution"]["enum"] == list(words.DISTRIBUTIONS)
+    assert list(PROBLEM["properties"]) == list(words.TOP_KEYS)
     assert list(ANSWERS["properties"]) == list(answers._KEYS)
     assert PROBLEM["properties"]["grading"]["properties"]["partial"]["enum"] == ["none", "element"]
 
 
 def test_layer_and_optimizer_vocabulary_is_the_loaders() -> None:
-    from nncalc import optimizers, problem
+    from nncalc import vocabulary as words
 
-    assert sch.LAYER_KINDS == problem.LAYER_KINDS
     branches = PROBLEM["properties"]["network"]["properties"]["layers"]["items"]["oneOf"]
     kinds = [
         kind
@@ -231,21 +228,23 @@ def test_layer_and_optimizer_vocabulary_is_the_loaders() -> None:
             "enum", [branch["properties"]["type"].get("const")]
         )
     ]
-    assert kinds == list(problem.LAYER_KINDS)
-    assert sch.OPTIMIZERS == optimizers.NAMES
-    assert sch.OPTIMIZER_SETTINGS == optimizers.HYPER
-    assert sch.OPTIMIZER_STATE == optimizers.CARRIED
+    assert kinds == list(words.LAYER_KINDS)
+    optimizers = words.OPTIMIZERS
     forms = PROBLEM["properties"]["optimizer"]["oneOf"]
-    assert forms[0]["enum"] == list(optimizers.NAMES)
-    assert [form["properties"]["name"]["const"] for form in forms[1:]] == list(optimizers.NAMES)
-    for name, form in zip(optimizers.NAMES, forms[1:], strict=True):
+    assert forms[0]["enum"] == list(optimizers)
+    assert [form["properties"]["name"]["const"] for form in forms[1:]] == list(optimizers)
+    for name, form in zip(optimizers, forms[1:], strict=True):
         settings = [key for key in form["properties"] if key not in ("name", "step", "state")]
-        assert settings == list(optimizers.HYPER[name])
-        for key, default in optimizers.HYPER[name].items():
+        assert settings == list(optimizers[name].settings)
+        for key, default in optimizers[name].defaults.items():
             assert form["properties"][key]["default"] == default
+        state = form["properties"]["state"]["patternProperties"]
+        assert [pattern[1:].split("_(?:")[0] for pattern in state] == list(
+            optimizers[name].carried_states
+        )
     # Every key the loader knows, and no other, is in some form of the mapping.
     keys = {key for form in forms[1:] for key in form["properties"]}
-    hyper = {key for settings in optimizers.HYPER.values() for key in settings}
+    hyper = {key for entry in optimizers.values() for key in entry.settings}
     assert keys == {"name", "step", "state", *hyper}
 
 
@@ -281,7 +280,7 @@ _NUMBERISH = st.text(alphabet="0123456789.eE+- \t", max_size=10)
 
 @given(_NUMBERISH)
 def test_number_text_is_the_loaders(text: str) -> None:
-    from nncalc.problem import NUMBER_TEXT
+    from nncalc.validate import NUMBER_TEXT
 
     assert bool(re.search(sch.NUMBER_TEXT, text)) == bool(NUMBER_TEXT.fullmatch(text))
 
@@ -294,7 +293,7 @@ def _underflows(text: str) -> bool:
 
 @given(_NUMBERISH)
 def test_signed_number_texts(text: str) -> None:
-    from nncalc.problem import NUMBER_TEXT
+    from nncalc.validate import NUMBER_TEXT
 
     number = bool(NUMBER_TEXT.fullmatch(text))
     assume(not number or not _underflows(text))
