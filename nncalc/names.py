@@ -5,8 +5,8 @@ Canonical names, for layers l = 1..L (A0 is the input x): ``Z{l}``, ``A{l}``,
 for l < L), ``fprime{l}``, ``dW{l}``, ``db{l}``, ``W{l}_new``, ``b{l}_new``.
 An rnn layer r has per-step quantities ``Z{r}_t{t}``, ``A{r}_t{t}`` (h_t),
 ``dA{r}_t{t}``, ``fprime{r}_t{t}``, ``delta{r}_t{t}`` and parameters ``Wx{r}``,
-``Wh{r}``; optimizers add states ``velocity_W1``, ``sq_W1``, ``m_W1``, ``v_W1``,
-``m_hat_W1``, ``v_hat_W1``.
+``Wh{r}``; optimizers add their states (``vocabulary.OPTIMIZERS``): ``velocity_W1``,
+``sq_W1``, ``m_W1``, ``v_W1``, ``m_hat_W1``, ``v_hat_W1``.
 
 Aliases read anywhere a name is read: ``H`` (A1 in a network with one hidden
 layer), ``y_hat`` (A{L}), ``W2T_delta2`` (dA1), ``W1'`` (W1_new), ``δ1``,

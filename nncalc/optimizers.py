@@ -62,10 +62,10 @@ class Optimizer:
 
     def quantities(self, param: str) -> list[str]:
         """The state quantities of ``param`` this optimizer shows, in order."""
-        return [f"{kind}_{param}" for kind in self.words.states]
+        return [f"{quantity}_{param}" for quantity in self.words.states]
 
     def carried(self, param: str) -> list[str]:
-        return [f"{kind}_{param}" for kind in self.words.carried_states]
+        return [f"{quantity}_{param}" for quantity in self.words.carried_states]
 
     def describe(self) -> str:
         """The name with every setting, e.g. 'momentum (momentum = 0.9)'; sgd is just 'sgd'."""
@@ -74,8 +74,8 @@ class Optimizer:
             settings.append(f"t = {self.step}")
         return f"{self.name} ({', '.join(settings)})" if settings else self.name
 
-    def compute(self, kind: str, param: str, v: dict[str, Any], rate: float) -> Any:
-        """The value of ``kind`` (a state, or NEW for θ') of ``param`` from the values ``v``."""
+    def compute(self, quantity: str, param: str, v: dict[str, Any], rate: float) -> Any:
+        """The value of ``quantity`` (a state, or NEW for θ') of ``param`` from ``v``."""
         numbers = Numbers(
             theta=v[param],
             g=v[f"d{param}"],
@@ -84,18 +84,18 @@ class Optimizer:
             rate=rate,
             t=v.get("t", self.step),
         )
-        return self.update_rule.compute(kind, self, numbers)
+        return self.update_rule.compute(quantity, self, numbers)
 
-    def equation(self, kind: str, param: str, rate: float) -> Formula:
-        """The equation of ``kind`` (a state, or NEW for θ') of ``param``."""
+    def equation(self, quantity: str, param: str, rate: float) -> Formula:
+        """The equation of ``quantity`` (a state, or NEW for θ') of ``param``."""
         symbols = Symbols(param, rate, self.step, self.words.symbols)
-        if kind == NEW:
-            quantity = Formula(f"{param}'", f"{symbols.theta.latex}'")
-        elif kind in self.words.states:
-            quantity = symbols.state(kind)
+        if quantity == NEW:
+            written = Formula(f"{param}'", f"{symbols.theta.latex}'")
+        elif quantity in self.words.states:
+            written = symbols.state(quantity)
         else:
-            raise KeyError(kind)
-        return quantity.eq(self.update_rule.equation(kind, self, symbols))
+            raise KeyError(quantity)
+        return written.eq(self.update_rule.equation(quantity, self, symbols))
 
 
 @dataclass(frozen=True)
@@ -132,35 +132,35 @@ class Symbols:
         """α·g, the step of plain gradient descent."""
         return _times(self.rate, self.g)
 
-    def state(self, kind: str) -> Formula:
+    def state(self, quantity: str) -> Formula:
         """A state of θ this step: velocity_W1 is v_{W_1}, m_hat_W1 is \\hat{m}_{W_1}."""
-        moment = kind.removesuffix("_hat")
+        moment = quantity.removesuffix("_hat")
         symbol = self.letters.get(moment, moment)
-        if moment != kind:
+        if moment != quantity:
             symbol = rf"\hat{{{symbol}}}"
-        return Formula(f"{kind}_{self.param}", f"{symbol}_{{{self.theta.latex}}}")
+        return Formula(f"{quantity}_{self.param}", f"{symbol}_{{{self.theta.latex}}}")
 
-    def before(self, kind: str) -> Formula:
+    def before(self, quantity: str) -> Formula:
         """A carried state of θ before this step."""
-        return Formula(f"{kind}_{self.param}(prev)", f"{self.state(kind).latex}^{{(t-1)}}")
+        return Formula(f"{quantity}_{self.param}(prev)", f"{self.state(quantity).latex}^{{(t-1)}}")
 
 
 class UpdateRule(ABC):
     """One optimizer's math: each quantity of a parameter's update, computed and written.
 
-    ``kind`` is one of the optimizer's states (``vocabulary.OPTIMIZERS[name].states``,
+    ``quantity`` is one of the optimizer's states (``vocabulary.OPTIMIZERS[name].states``,
     computed in that order) or NEW, θ' itself; ``o[setting]`` is a setting's value.
     """
 
     counts_steps: ClassVar[bool] = False  # whether the rule reads t (then describe shows it)
 
     @abstractmethod
-    def compute(self, kind: str, o: Optimizer, n: Numbers) -> Any:
-        """The value of ``kind``."""
+    def compute(self, quantity: str, o: Optimizer, n: Numbers) -> Any:
+        """The value of ``quantity``."""
 
     @abstractmethod
-    def equation(self, kind: str, o: Optimizer, s: Symbols) -> Formula:
-        """The right-hand side of the equation of ``kind``."""
+    def equation(self, quantity: str, o: Optimizer, s: Symbols) -> Formula:
+        """The right-hand side of the equation of ``quantity``."""
 
 
 #: The update rule of each optimizer, by name (the names of vocabulary.OPTIMIZERS).
@@ -181,22 +181,22 @@ def rule(name: str) -> Callable[[_Rule], _Rule]:
 
 @rule("sgd")
 class Sgd(UpdateRule):
-    def compute(self, kind: str, o: Optimizer, n: Numbers) -> Any:
+    def compute(self, quantity: str, o: Optimizer, n: Numbers) -> Any:
         return n.theta - n.rate * n.g  # θ' = θ − α·g
 
-    def equation(self, kind: str, o: Optimizer, s: Symbols) -> Formula:
+    def equation(self, quantity: str, o: Optimizer, s: Symbols) -> Formula:
         return s.theta - s.descent
 
 
 @rule("momentum")
 class Momentum(UpdateRule):
-    def compute(self, kind: str, o: Optimizer, n: Numbers) -> Any:
-        if kind == "velocity":
+    def compute(self, quantity: str, o: Optimizer, n: Numbers) -> Any:
+        if quantity == "velocity":
             return o["momentum"] * n.before["velocity"] - n.rate * n.g  # v' = μ·v − α·g
         return n.theta + n.state["velocity"]  # θ' = θ + v'
 
-    def equation(self, kind: str, o: Optimizer, s: Symbols) -> Formula:
-        if kind == "velocity":
+    def equation(self, quantity: str, o: Optimizer, s: Symbols) -> Formula:
+        if quantity == "velocity":
             return _times(o["momentum"], s.before("velocity")) - s.descent
         return s.theta + s.state("velocity")
 
@@ -205,26 +205,26 @@ class Momentum(UpdateRule):
 class Nesterov(Momentum):
     """Momentum's velocity, then a step that looks ahead along it."""
 
-    def compute(self, kind: str, o: Optimizer, n: Numbers) -> Any:
-        if kind == "velocity":
-            return super().compute(kind, o, n)
+    def compute(self, quantity: str, o: Optimizer, n: Numbers) -> Any:
+        if quantity == "velocity":
+            return super().compute(quantity, o, n)
         return n.theta + o["momentum"] * n.state["velocity"] - n.rate * n.g  # θ + μ·v' − α·g
 
-    def equation(self, kind: str, o: Optimizer, s: Symbols) -> Formula:
-        if kind == "velocity":
-            return super().equation(kind, o, s)
+    def equation(self, quantity: str, o: Optimizer, s: Symbols) -> Formula:
+        if quantity == "velocity":
+            return super().equation(quantity, o, s)
         return s.theta + _times(o["momentum"], s.state("velocity")) - s.descent
 
 
 @rule("rmsprop")
 class Rmsprop(UpdateRule):
-    def compute(self, kind: str, o: Optimizer, n: Numbers) -> Any:
-        if kind == "sq":
+    def compute(self, quantity: str, o: Optimizer, n: Numbers) -> Any:
+        if quantity == "sq":
             return _running_mean(o["rho"], n.before["sq"], n.g**2)  # s' = ρ·s + (1 − ρ)·g²
         return _scaled_step(n, n.g, n.state["sq"], o["epsilon"])  # θ' = θ − α·g / (√s' + ε)
 
-    def equation(self, kind: str, o: Optimizer, s: Symbols) -> Formula:
-        if kind == "sq":
+    def equation(self, quantity: str, o: Optimizer, s: Symbols) -> Formula:
+        if quantity == "sq":
             return _running_mean_of(o["rho"], s.before("sq"), _squared(s.g))
         return _scaled_step_of(s, s.g, s.state("sq"), o["epsilon"])
 
@@ -234,24 +234,24 @@ class Adam(UpdateRule):
     counts_steps = True
     decay: ClassVar[dict[str, str]] = {"m_hat": "beta1", "v_hat": "beta2"}
 
-    def compute(self, kind: str, o: Optimizer, n: Numbers) -> Any:
-        match kind:
+    def compute(self, quantity: str, o: Optimizer, n: Numbers) -> Any:
+        match quantity:
             case "m":  # m' = β1·m + (1 − β1)·g
                 return _running_mean(o["beta1"], n.before["m"], n.g)
             case "v":  # v' = β2·v + (1 − β2)·g²
                 return _running_mean(o["beta2"], n.before["v"], n.g**2)
             case "m_hat" | "v_hat":  # m̂ = m' / (1 − β1ᵗ): the means started at zero
-                return n.state[kind[0]] / (1 - o[self.decay[kind]] ** n.t)
+                return n.state[quantity[0]] / (1 - o[self.decay[quantity]] ** n.t)
         return _scaled_step(n, n.state["m_hat"], n.state["v_hat"], o["epsilon"])
 
-    def equation(self, kind: str, o: Optimizer, s: Symbols) -> Formula:
-        match kind:
+    def equation(self, quantity: str, o: Optimizer, s: Symbols) -> Formula:
+        match quantity:
             case "m":
                 return _running_mean_of(o["beta1"], s.before("m"), s.g.paren())
             case "v":
                 return _running_mean_of(o["beta2"], s.before("v"), _squared(s.g))
             case "m_hat" | "v_hat":
-                beta, mean = o[self.decay[kind]], s.state(kind[0])
+                beta, mean = o[self.decay[quantity]], s.state(quantity[0])
                 return Formula(
                     f"{mean.text} / (1 − {beta:g}^{s.t})",
                     rf"\frac{{{mean.latex}}}{{1 - {beta:g}^{{{s.t}}}}}",
