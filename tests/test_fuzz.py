@@ -1410,6 +1410,7 @@ def byte_inputs(valid: list[str]) -> st.SearchStrategy[bytes]:
 
 
 @fuzz(0.5)
+@pytest.mark.slow  # the random exploration: `python -m pytest -m "not slow"` skips it
 @given(doc=st.one_of(mutated(problem_bases), well_formed_problems()))
 @example(doc={"name": "x", "network": {"input": 1, "layers": [{"units": 1}]}})
 def test_solve_mutated_problems(workdir: Path, doc: Any) -> None:
@@ -1420,6 +1421,7 @@ def test_solve_mutated_problems(workdir: Path, doc: Any) -> None:
 
 
 @fuzz(0.25)
+@pytest.mark.slow  # the random exploration: `python -m pytest -m "not slow"` skips it
 @given(text=yaml_texts(PROBLEM_TEXTS))
 def test_solve_random_text(workdir: Path, text: str) -> None:
     note(repr(text))
@@ -1428,6 +1430,7 @@ def test_solve_random_text(workdir: Path, text: str) -> None:
 
 
 @fuzz(0.25)
+@pytest.mark.slow  # the random exploration: `python -m pytest -m "not slow"` skips it
 @given(data=byte_inputs(PROBLEM_TEXTS))
 def test_solve_bytes(workdir: Path, data: bytes) -> None:
     note(repr(data))
@@ -1453,6 +1456,7 @@ def random_answers(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @fuzz(0.45)
+@pytest.mark.slow  # the random exploration: `python -m pytest -m "not slow"` skips it
 @given(doc=mutated(st.one_of(answer_bases, random_answers())))
 def test_verify_mutated_answers(workdir: Path, doc: Any) -> None:
     text = dump(doc)
@@ -1462,6 +1466,7 @@ def test_verify_mutated_answers(workdir: Path, doc: Any) -> None:
 
 
 @fuzz(0.3)
+@pytest.mark.slow  # the random exploration: `python -m pytest -m "not slow"` skips it
 @given(content=st.one_of(yaml_texts(ANSWER_TEXTS), byte_inputs(ANSWER_TEXTS), documents.map(dump)))
 def test_verify_random_text_and_bytes(workdir: Path, content: str | bytes) -> None:
     note(repr(content))
@@ -1510,6 +1515,7 @@ def _answer_for(draw: st.DrawFn, name: str, value: Any) -> dict[Any, Any]:
 
 
 @fuzz(0.25)
+@pytest.mark.slow  # the random exploration: `python -m pytest -m "not slow"` skips it
 @given(pair=graded_problems())
 def test_verify_random_problems(workdir: Path, pair: tuple[Any, Any]) -> None:
     problem, answers = pair
@@ -1525,6 +1531,7 @@ def test_verify_random_problems(workdir: Path, pair: tuple[Any, Any]) -> None:
 
 
 @fuzz(1.0, deadline=500)  # the parser must also be fast
+@pytest.mark.slow  # the random exploration: `python -m pytest -m "not slow"` skips it
 @given(text=expressions)
 @example(text="relu(x) + sin(x)")
 @example(text="(" * 65 + "x" + ")" * 65)
@@ -1539,6 +1546,7 @@ def test_parse_activation(text: str) -> None:
 
 
 @fuzz(1.0)
+@pytest.mark.slow  # the random exploration: `python -m pytest -m "not slow"` skips it
 @given(
     text=st.one_of(
         yaml_texts(PROBLEM_TEXTS + ANSWER_TEXTS),
@@ -2219,6 +2227,7 @@ layered_problems = st.one_of(mutated_layers(layer_bases), well_formed_layered_pr
 
 
 @fuzz(0.3)
+@pytest.mark.slow  # the random exploration: `python -m pytest -m "not slow"` skips it
 @given(doc=layered_problems)
 def test_solve_mutated_layers(workdir: Path, doc: Any) -> None:
     text = dump(doc, aliases=True)
@@ -2228,6 +2237,7 @@ def test_solve_mutated_layers(workdir: Path, doc: Any) -> None:
 
 
 @fuzz(0.075)
+@pytest.mark.slow  # the random exploration: `python -m pytest -m "not slow"` skips it
 @given(
     doc=layered_problems,
     steps=st.sampled_from([1, 1, 2, 3, 5, 20]),
@@ -2274,6 +2284,7 @@ def graded_layered_problems(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, 
 
 
 @fuzz(0.075)
+@pytest.mark.slow  # the random exploration: `python -m pytest -m "not slow"` skips it
 @given(pair=graded_layered_problems())
 def test_verify_layered_problems(workdir: Path, pair: tuple[Any, Any]) -> None:
     problem, answers = pair
@@ -2289,6 +2300,7 @@ BIG_MEMORY = min(MEMORY, 1024)
 
 
 @fuzz(0.005)
+@pytest.mark.slow  # the random exploration: `python -m pytest -m "not slow"` skips it
 @given(doc=big_layered_problems())
 def test_solve_big_layers(workdir: Path, doc: Any) -> None:
     text = dump(doc, aliases=True)

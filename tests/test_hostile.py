@@ -252,6 +252,10 @@ def test_hostile_activation_expressions_are_refused_with_a_position(
 # Signals: a batch stopped by Ctrl-C or SIGTERM leaves no half-written output
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_stopped_batch_leaves_no_output_file(signum: int, tmp_path: Path) -> None:
     submissions = tmp_path / "submissions"
@@ -266,6 +270,9 @@ def test_a_stopped_batch_leaves_no_output_file(signum: int, tmp_path: Path) -> N
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        # A shell starts a background job with SIGINT ignored, and a child inherits that:
+        # give it the default disposition, as a terminal's foreground job has it.
+        preexec_fn=_default_sigint,
     )
     time.sleep(1.5)  # well into grading (3,000 files take several seconds)
     process.send_signal(signum)
