@@ -9,6 +9,7 @@ textbook rules and printed so that the derivative reads like a worked solution.
 
 from __future__ import annotations
 
+import difflib
 import math
 import operator
 import re
@@ -327,8 +328,9 @@ class _Parser:
             raise self.error("softmax is not an elementwise function", tok.pos, hint)
         if tok.text == "lambda":
             raise self.error("lambda is not allowed", tok.pos, "; write the formula in x")
-        if tok.text in _HINTS:
-            hint = f"; did you mean {_HINTS[tok.text]!r}?"
+        close = difflib.get_close_matches(tok.text, [*_MAX_ARGS, *_CONSTANTS], n=1)
+        if tok.text in _HINTS or close:
+            hint = f"; did you mean {_HINTS.get(tok.text) or close[0]!r}?"
         else:
             hint = "; allowed are x, pi, e and the functions " + ", ".join(sorted(_MAX_ARGS))
         raise self.error(f"unknown name {tok.text!r}", tok.pos, hint)

@@ -33,7 +33,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from nncalc.errors import NncalcError
 from nncalc.formula import Formula, grad, param_symbol, sym
-from nncalc.validate import Validator, describe
+from nncalc.validate import Validator, count, describe
 from nncalc.vocabulary import LAYER_KINDS, RNN_OUTPUTS, LayerWords
 
 if TYPE_CHECKING:
@@ -973,7 +973,7 @@ class Rnn(LayerKind):
         output = v.choice(spec.get("output", "every"), f"{path}.output", RNN_OUTPUTS)
         h0 = spec.get("h0")
         state = (
-            tuple(v.vector(h0, f"{path}.h0", units, f"{units} units"))
+            tuple(v.vector(h0, f"{path}.h0", units, count(units, "unit")))
             if h0 is not None
             else (0.0,) * units
         )

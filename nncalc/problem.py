@@ -19,6 +19,7 @@ from nncalc.rubric import Rubric, parse_rubric
 from nncalc.validate import (
     Limits,
     Validator,
+    count,
     describe,
     dims,
     is_scalar,
@@ -375,6 +376,14 @@ class _Validator(Validator):
         if batch > self.limits.max_batch or batch * max(n, k) > self.limits.max_entries:
             raise self.fail("x", f"batch of {batch} samples is over the limit")
         if not isinstance(y, (list, tuple)) or len(y) != batch:
+            columns = {len(s) if isinstance(s, (list, tuple)) else -1 for s in x}
+            if batch == n and isinstance(y, (list, tuple)) and columns == {len(y)}:
+                raise self.fail(
+                    "x",
+                    f"expected one row per sample ({count(n, 'number')} each); x looks written "
+                    f"with the samples as columns ({shape_of(x)} for {count(len(y), 'target')}): "
+                    "write each sample as a row",
+                )
             raise self.fail(
                 "y", f"expected {batch} targets (one per sample in x), got {shape_of(y)}"
             )
@@ -386,7 +395,7 @@ class _Validator(Validator):
         """One target: k numbers (a single number for a 1-unit output)."""
         if k == 1 and not isinstance(value, (list, tuple)):
             value = [value]
-        return self.vector(value, path, k, f"output layer: {k} units")
+        return self.vector(value, path, k, f"output layer: {count(k, 'unit')}")
 
     def images(
         self, x: Any, y: Any, shape: tuple[int, ...], k: int
@@ -429,7 +438,7 @@ class _Validator(Validator):
         seqs = [x] if single else x
         if not isinstance(seqs, (list, tuple)) or not seqs:
             raise self.fail(
-                "x", f"expected a sequence of inputs (each {n} numbers) or a list of them"
+                "x", f"expected a sequence of inputs (each {count(n, 'number')}) or a list of them"
             )
         if len(seqs) > self.limits.max_batch:
             raise self.fail("x", f"batch of {len(seqs)} sequences is over the limit")
@@ -607,6 +616,6 @@ def _parameter_note(name: str, layer: Layer) -> str:
         )
     layer_number = name.lstrip("Wxhb")
     if name.startswith("b"):
-        return f"layer {layer_number}: {layer.units} units"
+        return f"layer {layer_number}: {count(layer.units, 'unit')}"
     inputs = layer.units if name.startswith("Wh") else math.prod(layer.in_shape)
-    return f"layer {layer_number}: {layer.units} units, {inputs} inputs"
+    return f"layer {layer_number}: {count(layer.units, 'unit')}, {count(inputs, 'input')}"

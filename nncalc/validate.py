@@ -91,6 +91,11 @@ def shape_of(value: Any) -> str:
     return f"{len(value)}"
 
 
+def count(n: int, word: str) -> str:
+    """``n`` and the word, plural unless n is 1: '1 unit', '3 units'."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -168,8 +173,12 @@ class Validator:
             and all(isinstance(r, (list, tuple)) and len(r) == 1 for r in value)
         ):
             value = [r[0] for r in value]  # a column written as [[a], [b]]
+        if length == 1 and is_scalar(value):
+            value = [value]  # one number for a vector of one, as for a 1-unit layer's bias
         if not isinstance(value, (list, tuple)) or len(value) != length:
-            raise self.fail(path, f"expected {length} numbers ({what}), got {shape_of(value)}")
+            raise self.fail(
+                path, f"expected {count(length, 'number')} ({what}), got {shape_of(value)}"
+            )
         return [self.number(v, f"{path}[{i}]") for i, v in enumerate(value)]
 
     def matrix(self, value: Any, path: str, rows: int, cols: int, what: str) -> list[list[float]]:

@@ -104,6 +104,11 @@ def _loader_class() -> type:
     return _LOADER
 
 
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.split("\n")
+    return lines[line][column : column + 1] if line < len(lines) else ""
+
+
 def parse_yaml(text: str, source: str) -> Document:
     """Parse one YAML document safely, with duplicate-key, tag and size checks."""
     import yaml
@@ -118,6 +123,8 @@ def parse_yaml(text: str, source: str) -> Document:
             problem = exc.problem or exc.context or "invalid YAML"
             if "expected a single document" in str(exc):
                 problem = "expected a single YAML document, found several"
+            elif mark and _char_at(text, mark.line, mark.column) == "\t":
+                problem = f"a tab at column {mark.column + 1}; YAML indents with spaces, not tabs"
             raise NncalcError(f"invalid YAML: {problem}", source=source, line=line) from None
         except yaml.YAMLError as exc:  # e.g. a control character (ReaderError)
             problem = getattr(exc, "reason", None) or str(exc).splitlines()[0]

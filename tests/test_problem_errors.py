@@ -207,3 +207,72 @@ def test_sizes_are_checked_before_allocation(tmp_path: Path) -> None:
     problem.write_text(A4_TEXT)
     with pytest.raises(Exception, match=r"W1 would have 3×4 = 12 entries; the limit is 10"):
         load_problem(problem, limits=Limits(max_entries=10))
+
+
+# ---------------------------------------------------------------------------
+# Messages a first-week user meets: each says what is wrong in the user's terms
+
+ONE_OUTPUT = """\
+network: {input: 2, layers: [{units: 2, activation: relu}, {units: 1, activation: identity}]}
+loss: mse
+learning_rate: 0.1
+parameters: {W1: [[0.1, 0.2], [0.3, 0.4]], b1: [0, 0], W2: [[0.5, -0.5]], B2}
+x: [1, 2]
+y: 0.5
+"""
+
+
+def _solve(runner: CliRunner, tmp_path: Path, text: str) -> tuple[int, str, str]:
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    result = runner.invoke(app, ["solve", str(path), "-f", "json"])
+    return result.exit_code, result.stdout, result.stderr.replace(str(path), "p.yaml")
+
+
+def test_a_one_unit_bias_may_be_one_number_as_a_one_unit_target_is(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    code, out, _ = _solve(runner, tmp_path, ONE_OUTPUT.replace("B2", "b2: 0.2"))
+    assert code == 0
+    # H = relu(W1·x + b1) = relu([0.1 + 0.4, 0.3 + 0.8]) = [0.5, 1.1]; Z2 = 0.5·0.5 − 0.5·1.1 + 0.2
+    assert json.loads(out)["values"]["Z2"] == pytest.approx([-0.1])
+
+
+def test_counts_of_one_are_singular(runner: CliRunner, tmp_path: Path) -> None:
+    code, _, err = _solve(runner, tmp_path, ONE_OUTPUT.replace("B2", "b2: [0.2, 0.3]"))
+    assert (code, err) == (
+        2,
+        "error: p.yaml:4: parameters.b2: expected 1 number (layer 2: 1 unit), got 2\n",
+    )
+
+
+def test_a_misspelt_activation_gets_the_name_it_resembles(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    text = ONE_OUTPUT.replace("B2", "b2: 0.2").replace("activation: relu", "activation: sigmiod")
+    code, _, err = _solve(runner, tmp_path, text)
+    assert (code, err) == (
+        2,
+        "error: p.yaml:1: network.layers[0].activation: unknown name 'sigmiod' at column 1 in "
+        "\"sigmiod\"; did you mean 'sigmoid'?\n",
+    )
+
+
+def test_a_tab_in_the_indentation_is_named(runner: CliRunner, tmp_path: Path) -> None:
+    code, _, err = _solve(runner, tmp_path, "network:\n\tinput: 2\n")
+    assert (code, err) == (
+        2,
+        "error: p.yaml:2: invalid YAML: a tab at column 1; YAML indents with spaces, not tabs\n",
+    )
+
+
+def test_samples_written_as_columns_are_named_at_x(runner: CliRunner, tmp_path: Path) -> None:
+    text = ONE_OUTPUT.replace("B2", "b2: 0.2").replace(
+        "x: [1, 2]\ny: 0.5", "x: [[1, 2, 3], [4, 5, 6]]\ny: [0.5, 0.1, 0.2]"
+    )
+    code, _, err = _solve(runner, tmp_path, text)
+    assert (code, err) == (
+        2,
+        "error: p.yaml:5: x: expected one row per sample (2 numbers each); x looks written with "
+        "the samples as columns (2×3 for 3 targets): write each sample as a row\n",
+    )
