@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import fields
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
@@ -18,6 +19,7 @@ import typer
 
 from nncalc import __version__
 from nncalc.errors import NncalcError
+from nncalc.validate import Limits
 from nncalc.vocabulary import PHASES, REPORT_FORMATS, SCHEMA_KINDS, SOLVE_FORMATS
 
 if TYPE_CHECKING:
@@ -65,11 +67,13 @@ LimitOption = Annotated[
     typer.Option(
         "--limit",
         metavar="NAME=VALUE",
-        help="Raise or lower a size limit (repeatable): max_units, max_entries, max_layers, "
-        "max_batch, max_file_bytes.",
+        help="Raise or lower a size limit (repeatable): "
+        + ", ".join(f.name for f in fields(Limits))
+        + ".",
     ),
 ]
-FORMAT_HELP = "Output format [default: rich on a terminal, plain otherwise]."
+# "\[" keeps Rich from reading "[default: …]" as markup (it would vanish from the help).
+FORMAT_HELP = "Output format \\[default: rich on a terminal, plain otherwise]."
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a Unix tool whose reader went away reports
@@ -131,7 +135,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+        bool,
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
     """Compute, show and check neural-network exercises step by step."""

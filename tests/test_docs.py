@@ -65,3 +65,28 @@ def test_typer_is_only_in_the_cli() -> None:
     users = sorted(p.name for p in package.glob("*.py") if "import typer" in p.read_text())
     assert users == ["cli.py"]
     assert typer  # the CLI layer's dependency is importable
+
+
+def test_v_is_the_version(runner: CliRunner) -> None:
+    from nncalc import __version__
+
+    result = runner.invoke(app, ["-V"])
+    assert (result.exit_code, result.stdout) == (0, f"nncalc {__version__}\n")
+
+
+@pytest.mark.parametrize("command", ["solve", "verify"])
+def test_format_help_shows_its_default(command: str, runner: CliRunner) -> None:
+    """Rich reads "[default: …]" as markup and drops it unless it is escaped."""
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert "Output format [default: rich on a terminal, plain otherwise]." in result.stdout
+
+
+def test_limit_help_names_every_limit(runner: CliRunner) -> None:
+    from dataclasses import fields
+
+    from nncalc.validate import Limits
+
+    result = runner.invoke(app, ["solve", "--help"], env={"COLUMNS": "300"})
+    names = ", ".join(f.name for f in fields(Limits))
+    assert f"Raise or lower a size limit (repeatable): {names}." in result.stdout
+    assert "max_steps" in names
