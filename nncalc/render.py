@@ -592,6 +592,24 @@ def latex_escape(text: str) -> str:
     return "".join(specials.get(c, c) for c in text)
 
 
+#: The worked arithmetic's words and signs, as LaTeX writes them.
+_WORK_LATEX = (
+    (re.compile(r"\b([A-Za-z]+)(\d+)\["), r"\1_{\2}["),  # Z1[1,2] → Z_{1}[1,2]
+    (re.compile("·"), r" \\cdot "),
+    (re.compile(r"\bmax\("), r"\\max("),
+    (re.compile(r"\bmean\("), r"\\operatorname{mean}("),
+    (re.compile(r", from "), r",\\ \\text{from } "),
+)
+
+
+def latex_work(line: str) -> str:
+    """A line of worked arithmetic (Z1[1,1] = 2.0000·1.0000 + … = 3.5000) as inline math,
+    which TeX breaks after a + or = where the line is too long for the page."""
+    for pattern, replacement in _WORK_LATEX:
+        line = pattern.sub(replacement, line)
+    return f"${latex_number(line)}$\\\\"
+
+
 def step_math(step: Step, precision: int) -> str:
     return f"{step.equation.latex} = {latex_value(step.value, precision)}"
 
@@ -643,6 +661,9 @@ def to_latex(
             if block:
                 lines.append(rf"\paragraph{{{latex_escape(block)}}}")
             lines += [r"\[", step_math(s, precision), r"\]"]
+            if s.work:
+                lines += [r"\begin{flushleft}\small", *map(latex_work, s.work(precision))]
+                lines.append(r"\end{flushleft}")
     lines += [r"\end{document}", ""]
     return "\n".join(lines)
 

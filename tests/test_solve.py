@@ -139,10 +139,31 @@ def test_huge_numbers_are_written_in_scientific_notation(runner: CliRunner, tmp_
     assert "e+" not in latex
 
 
+CNN = Path(__file__).resolve().parent.parent / "problems" / "cnn.yaml"
+
+
+def test_the_latex_key_of_a_convolution_shows_each_windows_sum(runner: CliRunner) -> None:
+    """As the terminal and Markdown do: each output entry as its window ⊙ kernel sum."""
+    code, latex, _ = solve(runner, str(CNN), "-f", "latex")
+    assert code == 0
+    assert (
+        r"$Z_{1}[1,1] = 2.0000 \cdot 1.0000 + 3.0000 \cdot 0.0000 + 1.0000 \cdot (-1.0000)"
+        r" + 4.0000 \cdot 1.0000 + 0.0000 \cdot 0.0000 + 0.0000 \cdot (-1.0000)"
+        r" + 2.0000 \cdot 1.0000 + 0.0000 \cdot 0.0000 + 4.0000 \cdot (-1.0000) + 0.5000"
+        r" = 3.5000$\\"
+    ) in latex.splitlines()
+    assert (
+        r"$A_{2}[1,1] = \max(3.5000, 0.0000, 4.5000, 0.0000) = 4.5000,\ \text{from } A_{1}[2,1]$\\"
+        in latex.splitlines()
+    )
+
+
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
-def test_latex_compiles_with_pdflatex(runner: CliRunner, a4: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("problem", ["a4.yaml", "cnn.yaml"])
+def test_latex_compiles_with_pdflatex(runner: CliRunner, problem: str, tmp_path: Path) -> None:
     key = tmp_path / "key.tex"
-    assert runner.invoke(app, ["solve", str(a4), "-f", "latex", "-o", str(key)]).exit_code == 0
+    source = str(CNN.parent / problem)
+    assert runner.invoke(app, ["solve", source, "-f", "latex", "-o", str(key)]).exit_code == 0
     done = subprocess.run(
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", key.name],
         cwd=tmp_path,
