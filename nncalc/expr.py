@@ -659,6 +659,8 @@ def _differentiate(node: Node) -> Node:
 
 _ADD, _MUL, _NEG, _POW, _ATOM = 1, 2, 3, 4, 5
 _TEXT_OPS = {Add: " + ", Sub: " - ", Mul: "*", Div: "/"}
+_MATH_OPS = {Add: " + ", Sub: " − ", Mul: "·", Div: "/"}
+_SUPER = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _LATEX_FUNCS = {
     "relu": r"\operatorname{ReLU}",
     "leaky_relu": r"\operatorname{LeakyReLU}",
@@ -693,36 +695,58 @@ def _prec(node: Node, latex: bool) -> int:
     return _POW if isinstance(node, Pow) else _ATOM
 
 
-def _show(node: Node, latex: bool, need: int = 0, signed_ok: bool = True) -> str:
+def _show(
+    node: Node, latex: bool, need: int = 0, signed_ok: bool = True, math: bool = False
+) -> str:
     """Print `node`, in parentheses if it binds less tightly than its position needs."""
-    s = _latex(node) if latex else _text(node)
+    s = _latex(node) if latex else _text(node, math)
     if _prec(node, latex) < need or (not signed_ok and _signed(node)):
         return f"({s})"
     return s
 
 
-def _text(node: Node) -> str:
+def _text(node: Node, math: bool = False) -> str:
+    """The formula as code (``1 - tanh(x)**2``, which the parser reads back) or, with
+    ``math``, in mathematical notation (``1 − tanh(x)²``) for the worked solution."""
+    ops, minus = (_MATH_OPS, "−") if math else (_TEXT_OPS, "-")
     match node:
         case Num(value, name):
-            return name or _fmt(value)
+            return name or (_math_number(value) if math else _fmt(value))
         case Var():
             return "x"
         case Neg(u):
-            return "-" + _show(u, False, _NEG, signed_ok=False)
+            return minus + _show(u, False, _NEG, signed_ok=False, math=math)
         case Binary(a, b):
             prec = _MUL if isinstance(node, Mul | Div) else _ADD
-            left, right = _show(a, False, prec), _show(b, False, prec + 1, signed_ok=False)
-            return left + _TEXT_OPS[type(node)] + right
+            left = _show(a, False, prec, math=math)
+            right = _show(b, False, prec + 1, signed_ok=False, math=math)
+            return left + ops[type(node)] + right
         case Pow(base, exponent):
-            return _show(base, False, _ATOM) + "**" + _show(exponent, False, _NEG)
+            power = _number_value(exponent)
+            if math and power is not None and power >= 0 and power.is_integer():
+                return _show(base, False, _ATOM, math=True) + str(int(power)).translate(_SUPER)
+            written = "^" if math else "**"
+            need = _ATOM if math else _NEG  # x^(−0.5) in mathematical notation
+            return (
+                _show(base, False, _ATOM, math=math)
+                + written
+                + _show(exponent, False, need, math=math)
+            )
         case Call(func, arg, param):
-            extra = "" if param is None else ", " + _fmt(param)
-            return f"{func}({_text(arg)}{extra})"
+            extra = "" if param is None else ", " + _fmt(param).replace("-", minus)
+            return f"{func}({_text(arg, math)}{extra})"
         case Heaviside(u) | Sign(u):
-            return f"{node.printed}({_text(u)})"
+            return f"{node.printed}({_text(u, math)})"
         case IfPos(cond, then, otherwise):
-            return f"({_text(then)} if {_text(cond)} > 0 else {_text(otherwise)})"
+            return f"({_text(then, math)} if {_text(cond, math)} > 0 else {_text(otherwise, math)})"
     raise TypeError(f"cannot print {node!r}")
+
+
+def _math_number(value: float) -> str:
+    """A number in mathematical notation: −2, 1·10⁻⁵ (not -2, 1e-05)."""
+    mantissa, _, exp = _fmt(value).partition("e")
+    power = f"·10{str(int(exp)).replace('-', '⁻').translate(_SUPER)}" if exp else ""
+    return mantissa.replace("-", "−") + power
 
 
 def _latex_number(value: float) -> str:
@@ -785,7 +809,7 @@ def _display(d: Node) -> tuple[str, str]:
     """Text and LaTeX of a derivative, as one `A if u > 0, B otherwise` when that is possible."""
     conds = _conditions(d)
     if not conds or any(c != conds[0] for c in conds):
-        return _text(d), _latex(d)
+        return _text(d, math=True), _latex(d)
     u = conds[0]
 
     def assume(positive: bool) -> Node:
@@ -800,8 +824,8 @@ def _display(d: Node) -> tuple[str, str]:
 
     yes, no = assume(True), assume(False)
     if _text(yes) == _text(no):
-        return _text(yes), _latex(yes)
-    text = f"{_text(yes)} if {_text(u)} > 0, {_text(no)} otherwise"
+        return _text(yes, math=True), _latex(yes)
+    text = f"{_text(yes, math=True)} if {_text(u, math=True)} > 0, {_text(no, math=True)} otherwise"
     return text, _cases(u, _latex(yes), _latex(no))
 
 
@@ -819,6 +843,7 @@ class Activation:
     derivative_latex: str
     tree: Node = field(repr=False, compare=False)
     derivative_tree: Node = field(repr=False, compare=False)
+    shown: str = ""  # f in mathematical notation (1 − tanh(x)²), as a worked solution writes it
 
     def __call__(
         self, z: npt.ArrayLike, *, degrees: bool = False, evaluation: Evaluation | None = None
@@ -873,4 +898,5 @@ def parse_activation(source: str, *, max_length: int = 1000, max_depth: int = 64
         derivative_text, derivative_latex = _display(d)
     except RecursionError:  # only reachable with a max_depth far above the default
         raise ExpressionError("expression is too complex to differentiate", 0) from None
-    return Activation(source, _text(tree), _latex(tree), derivative_text, derivative_latex, tree, d)
+    text, shown = _text(tree), _text(tree, math=True)
+    return Activation(source, text, _latex(tree), derivative_text, derivative_latex, tree, d, shown)

@@ -121,7 +121,7 @@ class Elementwise:
         return self.f.derivative(z, evaluation=evaluation)
 
     def formula(self, z: Formula) -> Formula:
-        return Formula(_substitute(self.f.text, z.text), _substitute(self.f.latex, z.latex))
+        return Formula(_substitute(self.f.shown, z.text), _substitute(self.f.latex, z.latex))
 
     def derivative_formula(self, z: Formula) -> Formula:
         text = _substitute(self.f.derivative_text, z.text)

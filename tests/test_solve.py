@@ -274,3 +274,20 @@ def test_python_dash_m_runs_and_bad_input_exits_2_without_traceback(tmp_path: Pa
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr == f"error: {bad}:1: network: missing required key 'layers'\n"
+
+
+def test_equations_use_mathematical_notation(runner: CliRunner, tmp_path: Path) -> None:
+    """A worked solution writes 1 − tanh(Z1)² and 2·Z1, not Python's ** and *."""
+    problem = tmp_path / "p.yaml"
+    problem.write_text(
+        "network: {input: 1, layers: [{units: 1, activation: tanh},"
+        " {units: 1, activation: '3*x**2 - x'}]}\n"
+        "loss: mse\nlearning_rate: 0.1\nparameters: {W1: [[0.5]], b1: [0], W2: [[1]], b2: [0]}\n"
+        "x: [1]\ny: [0]\n"
+    )
+    code, out, _ = solve(runner, str(problem), "-f", "json")
+    assert code == 0
+    equations = {step["name"]: step["equation"] for step in json.loads(out)["steps"]}
+    assert equations["fprime1"] == "f1'(Z1) = 1 − tanh(Z1)²"
+    assert equations["A2"] == "ŷ = 3·Z2² − Z2"
+    assert equations["fprime2"] == "f2'(Z2) = 6·Z2 − 1"
