@@ -325,12 +325,21 @@ def _progress_bar(files: list[Path]) -> Iterable[Path]:
     epilog=(
         "Examples:\n\n"
         "  nncalc template problems/a4.yaml > answers.yaml\n\n"
-        "  nncalc template problems/a4.yaml -o answers.yaml"
+        "  nncalc template problems/a4.yaml -o answers.yaml\n\n"
+        "  nncalc template problems/a4.yaml --with-equations -o key-sheet.yaml"
     )
 )
 def template(
     problem: Annotated[Path, typer.Argument(help="Problem file (YAML).", show_default=False)],
     output: OutputOption = None,
+    with_equations: Annotated[
+        bool,
+        typer.Option(
+            "--with-equations",
+            help="Show each quantity's equation in its comment (for the instructor: the "
+            "equations are part of the answers).",
+        ),
+    ] = False,
 ) -> None:
     """Print a blank answer sheet: every quantity in the right shape, with its points."""
     with reported_errors():
@@ -342,7 +351,7 @@ def template(
         loaded = load_problem(problem)
         where = output.parent if output is not None else Path.cwd()
         reference = Path(os.path.relpath(problem.resolve(), where.resolve())).as_posix()
-        _write(answer_template(loaded, reference), output)
+        _write(answer_template(loaded, reference, with_equations=with_equations), output)
 
 
 @app.command(

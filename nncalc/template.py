@@ -19,11 +19,19 @@ def _blank(shape: tuple[int, ...]) -> str:
     return "[" + ", ".join([row] * shape[0]) + "]"
 
 
-def answer_template(problem: Problem, problem_ref: str, student: str | None = None) -> str:
+def answer_template(
+    problem: Problem,
+    problem_ref: str,
+    student: str | None = None,
+    *,
+    with_equations: bool = False,
+) -> str:
     """The YAML of an answers file with every quantity set to nulls of the right shape.
 
     ``problem_ref`` is the problem's path as the answers file should name it
-    (relative to where the answers file will be).
+    (relative to where the answers file will be).  Each slot's comment gives its points
+    and what the quantity is (∂L/∂W2, f1'(Z1)); its equation is half the answer, so only
+    ``with_equations`` (the instructor's own key) shows it.
     """
     network = Network(problem)
     values = network.given()
@@ -45,9 +53,15 @@ def answer_template(problem: Problem, problem_ref: str, student: str | None = No
                 current = phase
             shape = np.shape(network.shown(name, values[name]))
             points = rubric.points_for(name)
-            note = f"{_points(points)}; {network.equation(name).text}"
+            equation = network.equation(name).text
+            note = f"{_points(points)}; {equation if with_equations else _quantity(equation)}"
             lines.append(f"  {name}: {_blank(shape)}   # {note}")
     return "\n".join(lines) + "\n"
+
+
+def _quantity(equation: str) -> str:
+    """The left side of an equation: what the quantity is, not how it is computed."""
+    return equation.partition(" = ")[0]
 
 
 def _points(points: float) -> str:

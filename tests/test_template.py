@@ -89,11 +89,25 @@ def test_template_parses_and_has_every_quantity_as_nulls(
     assert doc["answers"]["loss"] is None
 
 
-def test_template_shows_points_and_equations_in_comments(
+def test_a_blank_sheet_names_each_quantity_but_not_its_equation(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The equations are half of the course's points: a sheet for students must not hold them."""
+    monkeypatch.chdir(ROOT)
+    out = run(runner, "template", "problems/a4.yaml")[1]
+    shown = {m["name"]: m["eq"] for m in map(ANSWER_LINE.match, out.splitlines()) if m}
+    assert shown["Z1"] == "Z1"
+    assert shown["fprime1"] == "f1'(Z1)"
+    assert shown["dW2"] == "∂L/∂W2"
+    assert shown["W1_new"] == "W1'"
+    assert "cos" not in out and "·" not in out and " = " not in out.replace("problem: ", "")
+
+
+def test_template_with_equations_shows_points_and_equations_in_comments(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(ROOT)
-    out = run(runner, "template", "problems/a4.yaml")[1]
+    out = run(runner, "template", "problems/a4.yaml", "--with-equations")[1]
     lines = out.splitlines()
     assert lines[:3] == [
         "# Answer sheet for: DS4023 Assignment 4, Problem 1",
