@@ -81,6 +81,7 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a Unix tool whose reader went away
 
 #: The option of each library argument an error may name: the CLI speaks of its options.
 OPTION_OF_ARGUMENT = {
+    "visibility": "--visibility",
     "limits": "--limit",
     "steps": "--steps",
     "quantities": "--quantity",
@@ -415,6 +416,48 @@ def schema(
         from nncalc.schema import schema_json
 
         _write(schema_json(kind.value), output)
+
+
+@app.command(
+    "gradescope-autograder",
+    epilog=(
+        "Examples:\n\n"
+        "  nncalc gradescope-autograder problems/a4.yaml -o autograder.zip\n\n"
+        "  nncalc gradescope-autograder problems/a4.yaml -o autograder.zip "
+        "--visibility after_published\n\n"
+        "Upload the zip as the assignment's autograder (Gradescope: Configure Autograder, "
+        "Zip file upload); students submit one answers file, such as answers.yaml."
+    ),
+)
+def gradescope_autograder(
+    problem: Annotated[Path, typer.Argument(help="Problem file (YAML).", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The zip to write.")],
+    visibility: Annotated[
+        str,
+        typer.Option(
+            "--visibility",
+            help="When students see their results: visible, hidden, after_due_date or "
+            "after_published.",
+        ),
+    ] = "visible",
+    show_expected: Annotated[
+        bool,
+        typer.Option(
+            "--show-expected/--hide-expected", help="Show the exact values in the feedback."
+        ),
+    ] = False,
+) -> None:
+    """Build a Gradescope autograder zip: nncalc, the problem (the only key) and the scripts."""
+    with reported_errors():
+        from nncalc.autograder import VISIBILITIES, build
+        from nncalc.output import atomic_write
+
+        if visibility not in VISIBILITIES:
+            raise NncalcError(
+                f"expected one of {', '.join(VISIBILITIES)}; got {visibility!r}",
+                argument="visibility",
+            )
+        atomic_write(output, build(problem, visibility=visibility, show_expected=show_expected))
 
 
 def _display(fmt: Enum | None, output: Path | None) -> tuple[str, bool, int | None]:

@@ -45,7 +45,7 @@ TIER_TABLE = (
     "engine work training finite_diff",  # 3 engine
     "results grading template",  # 4 grading
     "render report plot notebook",  # 5 presentation
-    "variants api cli __init__ __main__",  # 6 top
+    "variants api cli autograder __init__ __main__",  # 6 top
 )
 TIERS = {module: tier for tier, line in enumerate(TIER_TABLE) for module in line.split()}
 
