@@ -461,10 +461,11 @@ def gradescope_autograder(
 
 
 def _display(fmt: Enum | None, output: Path | None) -> tuple[str, bool, int | None]:
-    """The format (rich on a terminal, plain otherwise), whether to colour, the width."""
+    """The format (rich on a terminal, plain otherwise), whether to colour, the width (None:
+    the terminal's, else ``COLUMNS``, else 80, as Rich finds it)."""
     to_terminal = _is_terminal() and output is None
     name = str(fmt.value) if fmt else ("rich" if to_terminal else "plain")
-    return name, name == "rich" and to_terminal, None if to_terminal else 200
+    return name, name == "rich" and to_terminal, None
 
 
 def _write(

@@ -452,13 +452,18 @@ def text_console(*, plain: bool, color: bool, width: int | None) -> tuple[Any, i
     out = io.StringIO()
     console = Console(
         file=out,
-        width=width or (200 if plain else None),
+        width=width,
         force_terminal=color and not plain,
         no_color=plain or not color,
         highlight=False,
         emoji=False,
     )
     return console, out
+
+
+def console_text(out: io.StringIO) -> str:
+    """What a text console wrote, without the spaces Rich pads each line to its width with."""
+    return "\n".join(line.rstrip() for line in out.getvalue().split("\n"))
 
 
 def rich_table(title: str | Text, *, plain: bool, **options: Any) -> Table:
@@ -523,7 +528,7 @@ def to_rich_text(
                 Text(matrix_text(s.value, precision)),
             )
         console.print(table)
-    return out.getvalue()
+    return console_text(out)
 
 
 def blocks_of(rows: Sequence[Step]) -> Iterator[tuple[Step, str]]:

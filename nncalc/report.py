@@ -292,7 +292,7 @@ def to_rich_text(
 ) -> str:
     from rich.text import Text
 
-    from nncalc.render import rich_table, text_console
+    from nncalc.render import console_text, rich_table, text_console
 
     console, out = text_console(plain=plain, color=color, width=width)
     for result in results:
@@ -341,7 +341,7 @@ def to_rich_text(
         console.print()
     if summary:
         _print_summary(console, results, precision, plain=plain)
-    return out.getvalue()
+    return console_text(out)
 
 
 def _widest(rows: list[list[Text]], column: int, cap: int) -> int:

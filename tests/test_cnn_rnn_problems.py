@@ -288,12 +288,12 @@ def test_cnn_work_lines_in_json_and_plain(runner: CliRunner) -> None:
     ]
     assert steps["A2"]["work"] == pool
 
-    result = runner.invoke(app, ["solve", str(CNN), "--format", "plain"])
+    result = runner.invoke(app, ["solve", str(CNN), "--format", "plain"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     lines = [line.strip() for line in result.stdout.splitlines()]
     for text in pool:
         assert any(line.startswith(text) for line in lines), text
-    # The Z1[1,1] line is longer than the plain table's column (width 200 when piped):
+    # The Z1[1,1] line is longer than the plain table's column (200 columns wide here):
     # it is wrapped after its 8th term, the value column to its right.
     first = z11.split(" + 4.0000·(-1.0000) + ")[0]
     assert any(line.startswith(first + " +") for line in lines)

@@ -140,6 +140,8 @@ def test_huge_numbers_are_written_in_scientific_notation(runner: CliRunner, tmp_
 
 
 CNN = Path(__file__).resolve().parent.parent / "problems" / "cnn.yaml"
+SHEETS = CNN.parent.parent / "tests" / "data" / "a4"
+_PROBLEM = {"solve": [], "verify": ["--problem", str(CNN.parent / "a4.yaml")]}
 
 
 def test_the_latex_key_of_a_convolution_shows_each_windows_sum(runner: CliRunner) -> None:
@@ -291,3 +293,18 @@ def test_equations_use_mathematical_notation(runner: CliRunner, tmp_path: Path) 
     assert equations["fprime1"] == "f1'(Z1) = 1 − tanh(Z1)²"
     assert equations["A2"] == "ŷ = 3·Z2² − Z2"
     assert equations["fprime2"] == "f2'(Z2) = 6·Z2 − 1"
+
+
+@pytest.mark.parametrize(("columns", "width"), [(None, 80), ("100", 100)])
+def test_piped_plain_text_follows_columns_without_trailing_spaces(
+    runner: CliRunner, a4: Path, monkeypatch: pytest.MonkeyPatch, columns: str | None, width: int
+) -> None:
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    for command in (["solve", str(a4)], ["verify", str(SHEETS / "mistake_bias.yaml")]):
+        result = runner.invoke(app, [*command, "--format", "plain", *_PROBLEM[command[0]]])
+        lines = result.stdout.splitlines()
+        assert width - 2 <= max(map(len, lines)) <= width, command  # the tables fill the width
+        assert [line for line in lines if line != line.rstrip()] == [], command

@@ -367,7 +367,7 @@ def test_rnn_derivative_at_the_activation_gets_the_hint(runner: CliRunner, tmp_p
 
 
 def test_rnn_template_lists_every_step(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["template", str(RNN)])
+    result = runner.invoke(app, ["template", str(RNN), "--with-equations"])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     answer_line = re.compile(r"^  (\S+): (.+?)   # ([^;]+); (.+)$")
