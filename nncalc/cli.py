@@ -73,6 +73,14 @@ LimitOption = Annotated[
     ),
 ]
 # "\[" keeps Rich from reading "[default: …]" as markup (it would vanish from the help).
+ColorOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--color/--no-color",
+        help="Colour the rich format, or not \\[default: by NO_COLOR, FORCE_COLOR, a terminal].",
+        show_default=False,
+    ),
+]
 FORMAT_HELP = "Output format \\[default: rich on a terminal, plain otherwise]."
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -197,6 +205,7 @@ def solve(
     ] = None,
     output: OutputOption = None,
     limit: LimitOption = None,
+    color: ColorOption = None,
 ) -> None:
     """Solve a problem: every intermediate of the forward pass, backpropagation and update."""
     with reported_errors():
@@ -212,13 +221,13 @@ def solve(
         run = train(loaded, steps)
         solution = run.solution
         chosen = select(solution, [p.value for p in phase or []], quantity or [])
-        fmt_name, color, width = _display(fmt, output)
+        fmt_name, colored, width = _display(fmt, output, color)
         text = pieces(
             solution,
             cast("SolveFormat", fmt_name),  # a Format's value
             chosen,
             precision=precision,
-            color=color,
+            color=colored,
             width=width,
             given=not (phase or quantity),
             history=run.history,
@@ -460,12 +469,28 @@ def gradescope_autograder(
         atomic_write(output, build(problem, visibility=visibility, show_expected=show_expected))
 
 
-def _display(fmt: Enum | None, output: Path | None) -> tuple[str, bool, int | None]:
-    """The format (rich on a terminal, plain otherwise), whether to colour, the width (None:
-    the terminal's, else ``COLUMNS``, else 80, as Rich finds it)."""
+def _display(
+    fmt: Enum | None, output: Path | None, color: bool | None = None
+) -> tuple[str, bool, int | None]:
+    """The format, whether to colour, the width (None: the terminal's, else ``COLUMNS``, else
+    80, as Rich finds it).
+
+    Colour follows ``--color/--no-color``, else ``NO_COLOR`` (no colour) and ``FORCE_COLOR``
+    (colour, also into a pipe), else whether stdout is a terminal; the default format is
+    rich where there is colour to show, plain otherwise.
+    """
+    import os
+
     to_terminal = _is_terminal() and output is None
-    name = str(fmt.value) if fmt else ("rich" if to_terminal else "plain")
-    return name, name == "rich" and to_terminal, None
+    if color is None:
+        if os.environ.get("NO_COLOR"):
+            color = False
+        elif os.environ.get("FORCE_COLOR"):
+            color = output is None
+        else:
+            color = to_terminal
+    name = str(fmt.value) if fmt else ("rich" if to_terminal or color else "plain")
+    return name, name == "rich" and color, None
 
 
 def _write(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -308,3 +309,42 @@ def test_piped_plain_text_follows_columns_without_trailing_spaces(
         lines = result.stdout.splitlines()
         assert width - 2 <= max(map(len, lines)) <= width, command  # the tables fill the width
         assert [line for line in lines if line != line.rstrip()] == [], command
+
+
+def _in_a_terminal(args: list[str], **env: str) -> str:
+    """What nncalc prints on a real (pseudo-)terminal, run by `script`."""
+    command = shlex.join([sys.executable, "-m", "nncalc", *args])
+    done = subprocess.run(
+        ["script", "-qec", command, "/dev/null"],
+        env={
+            **{k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")},
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+CYAN = "\x1b[1;36m"  # the quantity column of a rich table
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="script (util-linux) is not installed")
+def test_colour_follows_no_color_and_the_color_option_on_a_terminal(a4: Path) -> None:
+    args = ["solve", str(a4), "-q", "H"]
+    assert CYAN in _in_a_terminal(args)
+    assert "\x1b[" not in _in_a_terminal(args, NO_COLOR="1")
+    assert "\x1b[" not in _in_a_terminal([*args, "--no-color"])
+    assert CYAN in _in_a_terminal([*args, "--color"], NO_COLOR="1")  # the option wins
+
+
+def test_force_color_and_the_color_option_colour_a_pipe(
+    runner: CliRunner, a4: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["solve", str(a4), "-q", "H"]
+    assert "\x1b[" not in runner.invoke(app, args).stdout  # piped: plain text
+    assert CYAN in runner.invoke(app, [*args, "--color"]).stdout
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert CYAN in runner.invoke(app, args).stdout
