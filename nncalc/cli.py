@@ -306,7 +306,7 @@ def verify(
         results = grade_files(
             files, problem=problem, limits=limits, progress=_progress_bar if bar else None
         )
-        fmt_name, color, width = _display(fmt, output)
+        fmt_name, color, width = _display(fmt, output, suffixes=VERIFY_SUFFIXES)
         if not quiet:
             text = render_results(
                 results,
@@ -469,11 +469,30 @@ def gradescope_autograder(
         atomic_write(output, build(problem, visibility=visibility, show_expected=show_expected))
 
 
+#: The format an output file's extension implies, when --format is not given.
+SOLVE_SUFFIXES = {".json": "json", ".md": "markdown", ".tex": "latex", ".txt": "plain"}
+VERIFY_SUFFIXES = {
+    ".json": "json",
+    ".jsonl": "json",
+    ".csv": "csv",
+    ".md": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".txt": "plain",
+}
+
+
 def _display(
-    fmt: Enum | None, output: Path | None, color: bool | None = None
+    fmt: Enum | None,
+    output: Path | None,
+    color: bool | None = None,
+    suffixes: dict[str, str] = SOLVE_SUFFIXES,
 ) -> tuple[str, bool, int | None]:
     """The format, whether to colour, the width (None: the terminal's, else ``COLUMNS``, else
     80, as Rich finds it).
+
+    Without ``--format``, ``-o key.tex`` writes LaTeX (the extension's format, by
+    ``suffixes``); a ``--format`` the extension contradicts is refused.
 
     Colour follows ``--color/--no-color``, else ``NO_COLOR`` (no colour) and ``FORCE_COLOR``
     (colour, also into a pipe), else whether stdout is a terminal; the default format is
@@ -489,7 +508,13 @@ def _display(
             color = output is None
         else:
             color = to_terminal
-    name = str(fmt.value) if fmt else ("rich" if to_terminal or color else "plain")
+    implied = suffixes.get(output.suffix.lower()) if output is not None else None
+    if fmt is not None and implied is not None and str(fmt.value) != implied:
+        raise NncalcError(
+            f"--format {fmt.value} contradicts the extension of {output} ({implied}); "
+            "give one of them, or a file name that agrees",
+        )
+    name = str(fmt.value) if fmt else implied or ("rich" if to_terminal or color else "plain")
     return name, name == "rich" and color, None
 
 

@@ -348,3 +348,36 @@ def test_force_color_and_the_color_option_colour_a_pipe(
     assert CYAN in runner.invoke(app, [*args, "--color"]).stdout
     monkeypatch.setenv("FORCE_COLOR", "1")
     assert CYAN in runner.invoke(app, args).stdout
+
+
+@pytest.mark.parametrize(
+    ("command", "name", "start"),
+    [
+        ("solve", "key.tex", r"\documentclass"),
+        ("solve", "key.json", "{"),
+        ("solve", "key.md", "# DS4023"),
+        ("verify", "grades.csv", "student,file,"),
+        ("verify", "report.html", "<!DOCTYPE html>"),
+    ],
+)
+def test_the_output_files_extension_sets_the_format(
+    runner: CliRunner, tmp_path: Path, command: str, name: str, start: str
+) -> None:
+    target = tmp_path / name
+    subject = str(CNN.parent / "a4.yaml") if command == "solve" else str(SHEETS / "full.yaml")
+    result = runner.invoke(app, [command, subject, *_PROBLEM[command], "-o", str(target)])
+    assert result.exit_code == 0, result.stderr
+    assert target.read_text().startswith(start)
+
+
+def test_a_format_the_extension_contradicts_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "key.tex"
+    result = runner.invoke(
+        app, ["solve", str(CNN.parent / "a4.yaml"), "-f", "json", "-o", str(target)]
+    )
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"error: --format json contradicts the extension of {target} (latex); "
+        "give one of them, or a file name that agrees\n"
+    )
+    assert not target.exists()
