@@ -30,7 +30,7 @@ app = typer.Typer(
     name="nncalc",
     help="Compute, show and check neural-network exercises step by step.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -536,8 +536,9 @@ def _write(
 
 
 def main() -> None:
-    """Entry point of the ``nncalc`` command."""
-    app()
+    """Entry point of the ``nncalc`` command (and of ``python -m nncalc``, which is named
+    nncalc too, in its help and for shell completion)."""
+    app(prog_name="nncalc")
 
 
 if __name__ == "__main__":

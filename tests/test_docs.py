@@ -90,3 +90,25 @@ def test_limit_help_names_every_limit(runner: CliRunner) -> None:
     names = ", ".join(f.name for f in fields(Limits))
     assert f"Raise or lower a size limit (repeatable): {names}." in result.stdout
     assert "max_steps" in names
+
+
+def test_shell_completion_is_offered_and_completes(runner: CliRunner) -> None:
+    import subprocess
+    import sys
+
+    script = runner.invoke(app, ["--show-completion", "bash"])
+    assert script.exit_code == 0 and "_nncalc_completion()" in script.stdout
+    words = {"solve": "nncalc so", "--format": "nncalc solve problems/a4.yaml --for"}
+    for expected, line in words.items():
+        done = subprocess.run(
+            [sys.executable, "-m", "nncalc"],
+            env={
+                "_NNCALC_COMPLETE": "complete_bash",
+                "COMP_WORDS": line,
+                "COMP_CWORD": str(len(line.split()) - 1),
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.stdout.split() == [expected], done.stderr
