@@ -537,8 +537,31 @@ def _write(
 
 def main() -> None:
     """Entry point of the ``nncalc`` command (and of ``python -m nncalc``, which is named
-    nncalc too, in its help and for shell completion)."""
-    app(prog_name="nncalc")
+    nncalc too, in its help and for shell completion).
+
+    A usage error (a missing argument, an unknown option) is one line on stderr, as every
+    other error is, with exit code 2 (click's own code for usage errors).
+    """
+    # click's UsageError, whether Typer vendors click or depends on it
+    usage_error: type[Exception] = next(
+        c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
+    )
+    try:
+        code = app(prog_name="nncalc", standalone_mode=False)
+    except usage_error as exc:
+        message = exc.format_message()  # type: ignore[attr-defined]
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `nncalc`: the help, as before
+            if message.strip():  # (Rich has printed it already where it draws the help)
+                typer.echo(message)
+        else:
+            ctx = exc.ctx  # type: ignore[attr-defined]
+            where = ctx.command_path if ctx else "nncalc"
+            typer.echo(f"error: {message} (see '{where} --help')", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except typer.Abort:
+        typer.echo("error: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -112,3 +112,25 @@ def test_shell_completion_is_offered_and_completes(runner: CliRunner) -> None:
             timeout=60,
         )
         assert done.stdout.split() == [expected], done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["solve"], "Missing argument 'problem'. (see 'nncalc solve --help')"),
+        (
+            ["solve", "problems/a4.yaml", "--nope"],
+            "No such option: --nope (Possible options: --phase) (see 'nncalc solve --help')",
+        ),
+    ],
+)
+def test_usage_errors_are_one_line_like_every_other_error(args: list[str], message: str) -> None:
+    """Not Typer's boxed panel: one line on stderr, exit code 2, as for a bad problem file."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-m", "nncalc", *args], capture_output=True, text=True, cwd=root
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", f"error: {message}\n")
