@@ -129,7 +129,7 @@ def csv_cell(text: str) -> str:
 def json_text(dumped: str) -> str:
     r"""JSON text (as :func:`json.dumps` wrote it) with every character of :data:`UNSAFE`
     written as ``\uXXXX``: the same data, and one line stays one line for any reader."""
-    if _JSON_UNSAFE.search(dumped) is None:
+    if dumped.isprintable() or _JSON_UNSAFE.search(dumped) is None:  # JSON Lines; indented
         return dumped
     return _JSON_UNSAFE.sub(_code_point, dumped)
 
