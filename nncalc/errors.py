@@ -10,6 +10,8 @@ An error in an argument of a library function, not in a file, names the argument
 
 from __future__ import annotations
 
+from nncalc.escape import visible
+
 
 class NncalcError(Exception):
     """An input nncalc cannot use, located as precisely as we know."""
@@ -51,11 +53,11 @@ class NncalcError(Exception):
 
 
 def one_line(text: str) -> str:
-    """Control characters (a newline in a key a student wrote, say) shown escaped, so a
-    message is always one line that a terminal prints as it is."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    r"""The message as one line that a terminal prints as it is: control characters (a
+    newline in a key a student wrote, say), bidi controls and line separators shown escaped
+    (``\n``, ``\x1b``, ``\u202e``), by the rule of every text output
+    (:func:`nncalc.escape.visible`)."""
+    return visible(text)
 
 
 class NumericError(NncalcError):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nncalc import escape
 from nncalc.formula import fmt_number
 from nncalc.validate import nesting_depth
 
@@ -501,7 +502,7 @@ def to_rich_text(
 
     console, out = text_console(plain=plain, color=color, width=width)
     title = solution.problem.name or "problem"
-    console.print(Text(title, style="bold"))
+    console.print(Text(escape.visible(title), style="bold"))
     console.print(Text(architecture(solution), style="dim"))
     if history:
         table = rich_table(history_title(history), plain=plain)
@@ -589,14 +590,6 @@ def _latex_value(value: Any, precision: int) -> str:
     return rf"\left(\begin{{array}}{{{'r' * len(cells[0])}}} {body} \end{{array}}\right)"
 
 
-def latex_escape(text: str) -> str:
-    specials = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{"}
-    specials.update(
-        {"}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}", "\\": r"\textbackslash{}"}
-    )
-    return "".join(specials.get(c, c) for c in text)
-
-
 #: The worked arithmetic's words and signs, as LaTeX writes them.
 _WORK_LATEX = (
     (re.compile(r"\b([A-Za-z]+)(\d+)\["), r"\1_{\2}["),  # Z1[1,2] → Z_{1}[1,2]
@@ -622,7 +615,8 @@ def step_math(step: Step, precision: int) -> str:
 def to_markdown(
     solution: Solution, steps: Sequence[Step], precision: int, history: Sequence[float | None] = ()
 ) -> str:
-    lines = [f"# {solution.problem.name or 'Solution'}", "", f"*{architecture(solution)}*", ""]
+    title = escape.markdown(solution.problem.name or "Solution")
+    lines = [f"# {title}", "", f"*{architecture(solution)}*", ""]
     if history:
         lines += [f"## {history_title(history)}", "", "| loss | value |", "|---|---:|"]
         lines += [f"| {when} | {loss} |" for when, loss in history_rows(history, precision)]
@@ -647,24 +641,24 @@ def to_latex(
         r"\usepackage{amsmath,amssymb}",
         r"\usepackage[margin=2cm]{geometry}",
         r"\begin{document}",
-        rf"\section*{{{latex_escape(solution.problem.name or 'Solution')}}}",
-        latex_escape(architecture(solution)).replace("→", r"$\to$").replace("α", r"$\alpha$"),
+        rf"\section*{{{escape.latex(solution.problem.name or 'Solution')}}}",
+        escape.latex(architecture(solution)).replace("→", r"$\to$").replace("α", r"$\alpha$"),
     ]
     if history:
         lines += [
-            rf"\subsection*{{{latex_escape(history_title(history))}}}",
+            rf"\subsection*{{{escape.latex(history_title(history))}}}",
             r"\begin{tabular}{lr}",
             *[
-                rf"{latex_escape(when)} & {_latex_loss(loss)} \\"
+                rf"{escape.latex(when)} & {_latex_loss(loss)} \\"
                 for when, loss in history_rows(history, precision)
             ],
             r"\end{tabular}",
         ]
     for phase, rows in by_phase(steps):
-        lines.append(rf"\subsection*{{{latex_escape(phase_title(phase, history))}}}")
+        lines.append(rf"\subsection*{{{escape.latex(phase_title(phase, history))}}}")
         for s, block in blocks_of(rows):
             if block:
-                lines.append(rf"\paragraph{{{latex_escape(block)}}}")
+                lines.append(rf"\paragraph{{{escape.latex(block)}}}")
             lines += [r"\[", step_math(s, precision), r"\]"]
             if s.work:
                 lines += [r"\begin{flushleft}\small", *map(latex_work, s.work(precision))]
@@ -706,18 +700,16 @@ def html_value(value: Any, precision: int, wrong: Sequence[Sequence[int]] = ()) 
     (``<mark>`` inside ``<strong>``, readable without CSS too).
     A value that is not numbers (ragged rows, text) is shown escaped in ``<code>``.
     """
-    import html
-
     if hasattr(value, "tolist"):
         value = value.tolist()
     if value is None:
         return ""
     layout = marked_grid(value, precision, wrong)
     if layout is None:
-        return f"<code>{html.escape(str(value))}</code>"
+        return f"<code>{escape.html(str(value))}</code>"
 
     def cell(text: str, mark: bool) -> str:
-        text = html.escape(text)
+        text = escape.html(text)
         return f"<strong><mark>{text}</mark></strong>" if mark else text
 
     if layout.ndim == 0:
@@ -736,34 +728,32 @@ def to_html(
     than one update), then a table per phase (quantity, equation, value as a small matrix).
     Scoped CSS included; no scripts.
     """
-    import html
-
-    title = html.escape(solution.problem.name or "Solution")
+    title = escape.html(solution.problem.name or "Solution")
     parts = [
         f'<div class="nncalc nncalc-solution"><style>{HTML_CSS}</style>',
         f"<h3>{title}</h3>",
-        f"<p><em>{html.escape(architecture(solution))}</em></p>",
+        f"<p><em>{escape.html(architecture(solution))}</em></p>",
     ]
     run = history if len(history) > 2 else ()
     if run:
         parts.append(
-            f'<table class="steps"><caption>{html.escape(history_title(run))}</caption>'
+            f'<table class="steps"><caption>{escape.html(history_title(run))}</caption>'
             "<thead><tr><th>when</th><th>loss</th></tr></thead><tbody>"
         )
         for when, loss in history_rows(run, precision):
             parts.append(
-                f'<tr><th scope="row">{html.escape(when)}</th><td class="num">{loss}</td></tr>'
+                f'<tr><th scope="row">{escape.html(when)}</th><td class="num">{loss}</td></tr>'
             )
         parts.append("</tbody></table>")
     for phase, rows in by_phase(steps):
         parts.append(
-            f'<table class="steps"><caption>{html.escape(phase_title(phase, run))}</caption>'
+            f'<table class="steps"><caption>{escape.html(phase_title(phase, run))}</caption>'
             "<thead><tr><th>quantity</th><th>equation</th><th>value</th></tr></thead><tbody>"
         )
         for s in rows:
             parts.append(
-                f'<tr><th scope="row">{html.escape(s.label)}</th>'
-                f"<td>{html.escape(s.equation.text)}</td>"
+                f'<tr><th scope="row">{escape.html(s.label)}</th>'
+                f"<td>{escape.html(s.equation.text)}</td>"
                 f'<td class="num">{html_value(s.value, precision)}</td></tr>'
             )
         parts.append("</tbody></table>")

@@ -12,8 +12,13 @@ only the layout differs.
 * ``gradescope``: Gradescope's ``results.json`` for a single submission.
 * ``markdown``: a feedback report per student (a class summary at the end, as above).
 * ``html``: the same report as a standalone HTML5 page (inline CSS, no scripts, no
-  external resources) to e-mail or post; every text that comes from a student or a
-  file (ids, file names, labels, hints, errors) is HTML-escaped.
+  external resources) to e-mail or post.
+
+**Untrusted text.** Every text that comes from a student or a file (ids, file names,
+problem paths, labels, answers shown as text, hints, reasons, errors) goes through the
+rule of its format in :mod:`nncalc.escape`: :func:`_text` (rich, plain, Gradescope's
+text), :func:`md_escape`, :func:`_h` (HTML), :func:`_csv_row` and :func:`~nncalc.escape.json_dumps`;
+control characters are shown escaped (``\\x1b``), never obeyed.
 
 **Wrong entries.** In an answer, an entry listed in ``wrong_entries`` is wrapped
 in asterisks, ``*0.5000*``, in every text format; ``rich`` also colours it red,
@@ -35,15 +40,14 @@ format is drawn, so ``json`` and ``csv`` stay fast.
 from __future__ import annotations
 
 import csv
-import html
 import io
-import json
 import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nncalc import escape
 from nncalc.errors import NncalcError
 from nncalc.results import SYMBOLS
 from nncalc.vocabulary import REPORT_FORMATS, ReportFormat, Verdict
@@ -73,6 +77,9 @@ VERDICT_STYLES: dict[Verdict, str] = {
 #: Verdicts that count as a success in the class summary.
 SUCCESS: tuple[Verdict, ...] = ("correct", "follow_through")
 WRONG_STYLE = "bold red"
+
+#: Text safe on a terminal, in plain text and in Gradescope's text (:func:`nncalc.escape.visible`).
+_text = escape.visible
 
 
 @dataclass
@@ -246,7 +253,7 @@ def value_lines(value: Any, wrong: list[list[int]], precision: int) -> list[Line
     value = _lists(value)
     if value is None:
         return []
-    unreadable: list[Line] = [[(str(value), False)]]
+    unreadable: list[Line] = [[(_text(str(value)), False)]]
     if not wrong:
         try:
             return [[(line, False)] for line in matrix_text(value, precision).split("\n")]
@@ -297,18 +304,21 @@ def to_rich_text(
     console, out = text_console(plain=plain, color=color, width=width)
     for result in results:
         if result.error is not None:
-            console.print(Text(error_line(result), style="bold red"))
+            console.print(Text(_text(error_line(result)), style="bold red"))
             continue
         table = rich_table(
-            Text(f"{result.student} ({result.file})"),
+            Text(f"{_text(result.student)} ({_text(result.file)})"),
             plain=plain,
             show_lines=not plain,
-            caption=Text(f"graded against {result.problem}") if result.problem else None,
+            caption=Text(f"graded against {_text(result.problem)}") if result.problem else None,
             caption_justify="left",
         )
         rows = []
         for item in result.items:
-            cells = [Text(item.label), _rich_value(item.answer, item.wrong_entries, precision)]
+            cells = [
+                Text(_text(item.label)),
+                _rich_value(item.answer, item.wrong_entries, precision),
+            ]
             if show_expected:
                 cells.append(_rich_value(item.expected, [], precision))
             cells += [
@@ -317,7 +327,7 @@ def to_rich_text(
                     f"{fmt_points(item.points, precision)} / "
                     f"{fmt_points(item.max_points, precision)}"
                 ),
-                Text(_note(item)),
+                Text(_text(_note(item))),
             ]
             rows.append(cells)
         # On a narrow terminal Rich shrinks every column; keep the short ones readable.
@@ -376,13 +386,13 @@ def _print_summary(
     overview = table("Class summary", "", "")
     overview.show_header = False
     for what, value in _summary_rows(results, precision):
-        overview.add_row(Text(what), Text(value))
+        overview.add_row(Text(what), Text(_text(value)))
     console.print(overview)
     rates = _success_rows(results)
     if rates:
         success = table("Success by quantity", "quantity", "correct or follow-through")
         for label, rate in rates:
-            success.add_row(Text(label), Text(rate))
+            success.add_row(Text(_text(label)), Text(rate))
         console.print(success)
 
 
@@ -432,8 +442,7 @@ def result_dict(result: StudentResult, *, show_expected: bool) -> dict[str, Any]
 
 def to_json_lines(results: list[StudentResult], *, show_expected: bool) -> str:
     return "".join(
-        json.dumps(result_dict(r, show_expected=show_expected), ensure_ascii=False, allow_nan=False)
-        + "\n"
+        escape.json_dumps(result_dict(r, show_expected=show_expected), allow_nan=False) + "\n"
         for r in results
     )
 
@@ -453,17 +462,15 @@ def to_csv(results: list[StudentResult]) -> str:
     # A column for each quantity that carries points (not for ungraded or unknown names).
     graded = {item.name for result in results for item in result.items if item.max_points}
     names = [name for name in _labels(results) if name in graded]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["student", "file", *names, "score", "max_score", "error"])
+    rows: list[list[Any]] = [["student", "file", *names, "score", "max_score", "error"]]
     for result in results:
         if result.error is not None:
-            writer.writerow([result.student, result.file, *[""] * len(names), 0, "", result.error])
+            rows.append([result.student, result.file, *[""] * len(names), 0, "", result.error])
             continue
         points: dict[str, float] = {}
         for item in result.items:
             points[item.name] = points.get(item.name, 0.0) + item.points
-        writer.writerow(
+        rows.append(
             [
                 result.student,
                 result.file,
@@ -473,7 +480,15 @@ def to_csv(results: list[StudentResult]) -> str:
                 "",
             ]
         )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerows(_csv_row(row) for row in rows)
     return out.getvalue()
+
+
+def _csv_row(cells: Sequence[Any]) -> list[str]:
+    """Every cell as :func:`nncalc.escape.csv_cell` writes it: shown, never run as a formula."""
+    return [escape.csv_cell(str(cell)) for cell in cells]
 
 
 # ---------------------------------------------------------------------------
@@ -495,8 +510,8 @@ def to_gradescope(results: list[StudentResult], *, show_expected: bool, precisio
         )
     result = results[0]
     if result.error is not None:
-        doc: dict[str, Any] = {"score": 0, "output": error_line(result), "tests": []}
-        return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        doc: dict[str, Any] = {"score": 0, "output": _text(error_line(result)), "tests": []}
+        return escape.json_dumps(doc, indent=2, allow_nan=False) + "\n"
     counts = Counter(item.verdict for item in result.items)
     tally = ", ".join(f"{counts[v]} {VERDICT_WORDS[v]}" for v in VERDICT_WORDS if counts[v])
     total = f"{fmt_points(result.score, precision)} / {fmt_points(result.max_score, precision)}"
@@ -504,9 +519,9 @@ def to_gradescope(results: list[StudentResult], *, show_expected: bool, precisio
     for item in result.items:
         lines = [_verdict_text(item.verdict)]
         if item.reason:
-            lines.append(item.reason)
+            lines.append(_text(item.reason))
         if item.hint:
-            lines.append(f"Hint: {item.hint}")
+            lines.append(f"Hint: {_text(item.hint)}")
         if item.wrong_entries and item.answer is not None:
             lines += ["Your answer (wrong entries *marked*):"]
             lines.append(value_text(item.answer, item.wrong_entries, precision))
@@ -514,7 +529,7 @@ def to_gradescope(results: list[StudentResult], *, show_expected: bool, precisio
             lines += ["Expected:", value_text(item.expected, [], precision)]
         tests.append(
             {
-                "name": item.label,
+                "name": _text(item.label),
                 "score": item.points,
                 "max_score": item.max_points,
                 "status": "passed" if _passed(item) else "failed",
@@ -526,7 +541,7 @@ def to_gradescope(results: list[StudentResult], *, show_expected: bool, precisio
         "output": f"Total: {total}" + (f" ({tally})" if tally else ""),
         "tests": tests,
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return escape.json_dumps(doc, indent=2, allow_nan=False) + "\n"
 
 
 def _passed(item: ItemResult) -> bool:
@@ -538,10 +553,9 @@ def _passed(item: ItemResult) -> bool:
 # Markdown
 
 
-def md_escape(text: str) -> str:
-    """Text safe inside a Markdown table cell: punctuation escaped, one line."""
-    out = "".join(f"\\{c}" if c in "\\`*_[]<>|#" else c for c in text)
-    return " ".join(out.split("\n"))
+#: Text safe on a Markdown line or in a table cell (:func:`nncalc.escape.markdown`): one
+#: line, control characters shown escaped, structure characters backslashed.
+md_escape = escape.markdown
 
 
 def md_value(value: Any, wrong: list[list[int]], precision: int) -> str:
@@ -606,9 +620,8 @@ def to_markdown(
 # HTML
 
 
-def _h(text: str) -> str:
-    """Text safe in HTML content and attribute values (untrusted: ids, file names, hints)."""
-    return html.escape(text, quote=True)
+#: Text safe in HTML content and attribute values (:func:`nncalc.escape.html`).
+_h = escape.html
 
 
 def html_body(

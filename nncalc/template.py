@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 
+from nncalc import escape
 from nncalc.engine import Network
 from nncalc.problem import Problem
 
@@ -38,7 +39,8 @@ def answer_template(
     rubric = problem.rubric
     phases = {"forward": "Forward pass", "backward": "Backpropagation", "update": "Update"}
     lines = [
-        f"# Answer sheet for: {problem.name or problem_ref}",
+        # A comment ends at a line break: the name is shown escaped, so it cannot end it.
+        f"# Answer sheet for: {escape.visible(problem.name or problem_ref)}",
         "# Replace each null with your number; leave null what you do not answer.",
         f"# Graded to {rubric.tolerance.describe()}; points per quantity in the comments.",
         f"problem: {json.dumps(problem_ref)}",

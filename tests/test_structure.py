@@ -39,7 +39,7 @@ PACKAGE = ROOT / "nncalc"
 #: The tiers, lowest first: a module may import only from its own tier or a lower one.
 #: ``__init__`` is the top: ``from nncalc import X`` of a name (not a submodule) imports it.
 TIER_TABLE = (
-    "errors formula vocabulary names yamlio output display",  # 0 foundation
+    "errors escape formula vocabulary names yamlio output display",  # 0 foundation
     "validate expr rubric layers optimizers",  # 1 math and validation
     "problem answers schema",  # 2 loading (schema: what files may hold)
     "engine work training finite_diff",  # 3 engine

@@ -1,0 +1,142 @@
+"""Outputs are inert: one escaping rule per output format, for every text that may come
+from a student or a file (ids, file names, problem names and paths, labels, answers shown
+as text, hints, reasons, errors, warnings).
+
+Every byte of an answers file, its name and its folder may be an attack: an ESC sequence
+that writes the clipboard (OSC 52), moves the cursor or sets the window title; a ``\\r``
+that overwrites a line or starts a Markdown heading; U+202E that shows a name backwards;
+a CSV cell ``=HYPERLINK(...)`` that a spreadsheet runs. Such text is shown, never obeyed:
+
+* :func:`visible` (terminal, plain text, Gradescope's text, YAML comments, error
+  messages): every character of :data:`UNSAFE` is written as Python writes it in a
+  string literal (``\\x1b``, ``\\r``, ``\\u202e``), so a text is one line of what it is.
+* :func:`markdown`: :func:`visible`, then Markdown's structure characters backslashed.
+* :func:`html`: :func:`visible`, then HTML-escaped (content and attribute values).
+* :func:`latex`: :func:`visible`, then LaTeX's special characters spelled out.
+* :func:`csv_cell`: :func:`visible`, and a cell that a spreadsheet would read as a formula
+  (starting with ``=``, ``+``, ``-``, ``@``, tab or CR, OWASP's list) gets a leading ``'``,
+  unless the whole cell is a number: ``-0.5`` stays a number.
+* :func:`json_dumps`: JSON keeps the text exact (it is data); ``json.dumps`` escapes C0
+  controls, and every other character of :data:`UNSAFE` (U+2028, U+2029 and U+0085, which
+  line-splitting readers take for line breaks, among them) is written as ``\\uXXXX``.
+
+Ordinary text (no character of :data:`UNSAFE`) is returned unchanged by :func:`visible`,
+so the rules cost one :meth:`str.isprintable` call for it. This module imports nothing of
+nncalc (:mod:`nncalc.errors` uses :func:`visible` for every message).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_CONTROLS_C0 = r"\x00-\x1f"  # NUL, \t, \n, \r, ESC ...: json.dumps escapes these itself
+_OTHERS = (
+    r"\x7f-\x9f"  # DEL, C1 controls (NEL U+0085, CSI U+009B ...)
+    r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidi controls: reorder what is shown
+    r"\u2028\u2029"  # line and paragraph separators
+    r"\u00ad\u200b\u2060-\u2065\u206a-\u206f\ufeff"  # invisible: soft hyphen, zero width
+    r"\ufff9-\ufffb"  # interlinear annotations: hide the text they enclose
+    r"\ud800-\udfff"  # lone surrogates (a file name's undecodable bytes): not even encodable
+    r"\ufffe\uffff"  # non-characters, which YAML and XML reject
+)
+#: The characters never written raw into a text output. Each is a character Python does
+#: not call printable, so text that :meth:`str.isprintable` passes has none of them.
+#: Zero-width (non-)joiners (U+200C, U+200D) stay: Persian and Indic names, and emoji, need them.
+UNSAFE = re.compile(f"[{_CONTROLS_C0}{_OTHERS}]")
+#: What :func:`json_text` escapes: a raw C0 control in JSON text is its own layout (the
+#: newlines of ``indent``), as the encoder writes those inside strings escaped already.
+_JSON_UNSAFE = re.compile(f"[{_OTHERS}]")
+
+#: Markdown's structure characters: emphasis, code, links, HTML, tables, headings, math
+#: (Jupyter), strikethrough and entities (``&#x202e;``). Backslashed, they are shown as they are.
+MARKDOWN_SPECIALS = frozenset("\\`*_[]<>|#&$~")
+
+#: LaTeX's special characters and how text mode writes each.
+LATEX_SPECIALS = {
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\^{}",
+    "\\": r"\textbackslash{}",
+}
+
+#: The first characters that make a spreadsheet read a cell as a formula (OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+#: A number as a spreadsheet reads one (ASCII digits, an optional sign and exponent).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _literal(match: re.Match[str]) -> str:
+    r"""The character as Python writes it inside a string literal: ``\x1b``, ``\u202e``."""
+    return repr(match.group())[1:-1]
+
+
+def _code_point(match: re.Match[str]) -> str:
+    r"""The character as JSON writes an escaped one: ``\u2028``."""
+    return f"\\u{ord(match.group()):04x}"
+
+
+def visible(text: str) -> str:
+    r"""``text`` with every character of :data:`UNSAFE` shown escaped (``\x1b``, ``\r``,
+    ``\u202e``): one line, nothing a terminal obeys, nothing reordered or hidden."""
+    if text.isprintable():
+        return text
+    return UNSAFE.sub(_literal, text)
+
+
+def markdown(text: str) -> str:
+    r"""Text inside a Markdown line or table cell: :func:`visible`, then every structure
+    character backslashed, so that no text can open a heading, a link, a cell or a "Total"."""
+    shown = visible(text)
+    if not MARKDOWN_SPECIALS.intersection(shown):
+        return shown
+    return "".join(f"\\{c}" if c in MARKDOWN_SPECIALS else c for c in shown)
+
+
+def html(text: str) -> str:
+    """Text in HTML content or an attribute value: :func:`visible`, then ``& < > " '``
+    as entities."""
+    from html import escape  # the html package loads its entity tables: only when used
+
+    return escape(visible(text), quote=True)
+
+
+def latex(text: str) -> str:
+    r"""Text in LaTeX's text mode: :func:`visible`, then ``\ { } $ & # ^ _ ~ %`` spelled out."""
+    return "".join(LATEX_SPECIALS.get(c, c) for c in visible(text))
+
+
+def is_number(text: str) -> bool:
+    """Whether a spreadsheet reads ``text`` as a plain number (``-0.5``, ``1e-3``)."""
+    return _NUMBER.fullmatch(text) is not None
+
+
+def csv_cell(text: str) -> str:
+    """A CSV cell a spreadsheet shows and never runs: :func:`visible`, and a leading ``'``
+    on a cell that starts like a formula (:data:`FORMULA_STARTS`) and is not a number."""
+    if text.startswith(FORMULA_STARTS) and not is_number(text):
+        return "'" + visible(text)
+    return visible(text)
+
+
+def json_text(dumped: str) -> str:
+    r"""JSON text (as :func:`json.dumps` wrote it) with every character of :data:`UNSAFE`
+    written as ``\uXXXX``: the same data, and one line stays one line for any reader."""
+    if dumped.isprintable() or _JSON_UNSAFE.search(dumped) is None:  # JSON Lines; indented
+        return dumped
+    return _JSON_UNSAFE.sub(_code_point, dumped)
+
+
+def json_dumps(value: Any, **options: Any) -> str:
+    """:func:`json.dumps` with ``ensure_ascii=False`` (text as it is, readable), then
+    :func:`json_text`. ``options`` go to :func:`json.dumps` (``indent``, ``allow_nan``)."""
+    import json
+
+    return json_text(json.dumps(value, ensure_ascii=False, **options))
