@@ -464,7 +464,8 @@ def template(
         "  nncalc generate problems/a4.yaml --roster roster.csv --seed 2024 --out variants/\n\n"
         "  nncalc generate problems/a4.yaml --count 30 --seed 2024 --out variants/\n\n"
         "Then collect the filled sheets in variants/submissions/ and run "
-        "nncalc verify variants/submissions/: each is graded against its own variant."
+        "nncalc verify variants/submissions/ --variants variants/: each is graded against "
+        "its own variant."
     )
 )
 def generate(

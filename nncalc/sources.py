@@ -153,6 +153,7 @@ class ProblemRoots(KeySource):
     """``--problem-root DIR``: a sheet's claim must name a regular file inside a root."""
 
     roots: list[Path]
+    allowed: dict[str, bool] = field(default_factory=dict)  # each claimed path, checked once
 
     def problem_for(self, sheet: AnswerSheet, student: str) -> Path:
         if sheet.claim is None or sheet.problem is None:
@@ -161,9 +162,13 @@ class ProblemRoots(KeySource):
                 source=sheet.file,
             )
         claimed = _lexical(sheet.problem)
-        for root in self.roots:
-            if _inside(claimed, _lexical(root)) and _regular_inside(claimed, root):
-                return sheet.problem
+        if claimed not in self.allowed:
+            self.allowed[claimed] = any(
+                _inside(claimed, _lexical(root)) and _regular_inside(claimed, root)
+                for root in self.roots
+            )
+        if self.allowed[claimed]:
+            return sheet.problem
         # The same words whether the path is missing, elsewhere or not a file: a sheet
         # cannot probe the grader's disk.
         raise NncalcError(
