@@ -382,7 +382,10 @@ def _key_source(
 
 def _partial_file(output: Path | None, fmt_name: str, resume: bool) -> Path | None:
     """Where results are streamed while grading (-o FILE in json or csv): FILE.partial."""
-    if output is None or fmt_name not in ("json", "csv") or str(output) == "-":
+    regular = (
+        output is not None and str(output) != "-" and (output.is_file() or not output.exists())
+    )
+    if output is None or fmt_name not in ("json", "csv") or not regular:
         if resume:
             raise NncalcError("--resume needs -o FILE with --format json or csv")
         return None
@@ -417,7 +420,11 @@ def _stream(partial: Path | None, *, append: bool) -> Iterator[Callable[[Student
     import dataclasses
     import json
 
-    with partial.open("a" if append else "w", encoding="utf-8") as stream:
+    try:
+        stream = partial.open("a" if append else "w", encoding="utf-8")
+    except OSError as exc:
+        raise NncalcError(f"cannot write: {exc.strerror or exc}", source=str(partial)) from None
+    with stream:
 
         def done(result: StudentResult) -> None:
             stream.write(json.dumps(dataclasses.asdict(result), ensure_ascii=False) + "\n")
