@@ -108,6 +108,7 @@ def main() -> int:
         folder = Path(tmp)
         write_submissions(folder, args.files)
         verify = [sys.executable, "-m", "nncalc", "verify", str(folder), "--format", "csv"]
+        verify += ["--problem-root", str(A4.parent)]  # each sheet's claim checked (issue 11)
         load = [sys.executable, "-c", LOAD_ONLY, str(folder)]
         # Pin one core: the target is per core (NumPy's threads do not help small arrays).
         pin = ["taskset", "-c", "0"] if _has_taskset() else []

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nncalc.yamlio import load_yaml_file
+from nncalc.errors import NncalcError
+from nncalc.yamlio import MAX_FILE_BYTES, load_yaml_file
 
 _KEYS = ("problem", "student", "answers")
 
@@ -39,11 +40,29 @@ class AnswerSheet:
     student: str
     problem: Path | None  # resolved against the answers file's folder
     answers: list[Answer] = field(default_factory=list)
+    claim: str | None = None  # the ``problem:`` field as written: a claim, checked by the grader
+    declared: str | None = None  # the ``student:`` field as written, if any
 
 
 def load_answers(path: str | Path, *, problem: str | Path | None = None) -> AnswerSheet:
     """Read an answers file; ``problem`` (``--problem``) overrides the file's own."""
-    doc = load_yaml_file(path)
+    sheet = read_sheet(path, claimed=problem is None)
+    if problem is not None:
+        sheet.problem = Path(problem)
+    elif sheet.claim is None:
+        raise NncalcError(
+            "missing 'problem' (the problem file); or pass --problem", source=str(path)
+        )
+    return sheet
+
+
+def read_sheet(
+    path: str | Path, *, claimed: bool = True, max_bytes: int = MAX_FILE_BYTES
+) -> AnswerSheet:
+    """Read an answers file without choosing its problem: ``problem`` is the claim resolved
+    lexically against the file's folder (None without a claim); the grader decides.
+    With ``claimed=False`` (the problem is given) the ``problem:`` field is not read."""
+    doc = load_yaml_file(path, max_bytes=max_bytes)
     data = doc.data
     if data is None:
         data = {}
@@ -53,24 +72,24 @@ def load_answers(path: str | Path, *, problem: str | Path | None = None) -> Answ
         if key not in _KEYS:
             raise doc.error(str(key), f"unknown key {key!r}; expected one of: {', '.join(_KEYS)}")
     student = data.get("student")
-    if student is None:
-        student = Path(path).stem
-    elif not isinstance(student, (str, int)) or isinstance(student, bool):
+    if student is not None and (not isinstance(student, (str, int)) or isinstance(student, bool)):
         raise doc.error("student", "expected a student id (text)")
-    problem_path = Path(problem) if problem is not None else None
-    if problem_path is None:
-        written = data.get("problem")
-        if written is None:
-            raise doc.error("", "missing 'problem' (the problem file); or pass --problem")
-        if not isinstance(written, str):
-            raise doc.error("problem", "expected the path of the problem file")
-        problem_path = Path(os.path.normpath(Path(path).parent / written))
+    claim = data.get("problem") if claimed else None
+    if claim is not None and not isinstance(claim, str):
+        raise doc.error("problem", "expected the path of the problem file")
     answers = data.get("answers")
     if answers is None:
         answers = {}
     if not isinstance(answers, dict):
         raise doc.error("answers", "expected a mapping of quantity names to numbers")
-    sheet = AnswerSheet(str(path), str(student), problem_path)
+    declared = None if student is None else str(student)
+    sheet = AnswerSheet(
+        str(path),
+        declared if declared is not None else Path(path).stem,
+        None if claim is None else Path(os.path.normpath(Path(path).parent / claim)),
+        claim=claim,
+        declared=declared,
+    )
     for key, value in answers.items():
         sheet.answers.append(Answer(str(key), value, doc.line(f"answers.{key}")))
     return sheet

@@ -8,12 +8,12 @@ place that catches them.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 
@@ -24,6 +24,8 @@ from nncalc.vocabulary import PHASES, REPORT_FORMATS, SCHEMA_KINDS, SOLVE_FORMAT
 
 if TYPE_CHECKING:
     from nncalc.problem import Problem
+    from nncalc.results import StudentResult
+    from nncalc.sources import KeySource
     from nncalc.vocabulary import ReportFormat, SolveFormat
 
 app = typer.Typer(
@@ -35,6 +37,7 @@ app = typer.Typer(
 )
 
 EXIT_BAD_INPUT = 2
+Item = TypeVar("Item")
 
 
 def _choices(name: str, words: Iterable[str]) -> Any:
@@ -257,13 +260,16 @@ def _run_gradcheck(problem: Problem, *, to_stderr: bool) -> None:
 @app.command(
     epilog=(
         "Examples:\n\n"
-        "  nncalc verify answers.yaml\n\n"
-        "  nncalc verify submissions/ --format csv -o grades.csv\n\n"
-        "  nncalc verify submissions/*.yaml --format json\n\n"
-        "  nncalc verify submission.yaml --format gradescope > /autograder/results/results.json"
+        "  nncalc verify answers.yaml   (a student checking their own sheet)\n\n"
+        "  nncalc verify submissions/ --problem problems/a4.yaml --format csv -o grades.csv\n\n"
+        "  nncalc verify variants/submissions/ --variants variants/ --format csv -o grades.csv"
+        "\n\n"
+        "  nncalc verify submissions/ --problem-root problems/ --format json\n\n"
+        "  nncalc verify submission.yaml --problem a4.yaml --format gradescope "
+        "> /autograder/results/results.json"
         "\n\n"
         "Exit codes: 0 every answer has full marks; 1 some answer does not; 2 some input "
-        "could not be read (every readable file is still graded and reported)."
+        "could not be graded (every other file is still graded and reported)."
     )
 )
 def verify(
@@ -279,6 +285,21 @@ def verify(
             "--problem", help="Grade against this problem file, whatever the answers say."
         ),
     ] = None,
+    variants: Annotated[
+        Path | None,
+        typer.Option(
+            "--variants",
+            help="The folder nncalc generate wrote: each sheet against the variant of the "
+            "student its file (or folder) names.",
+        ),
+    ] = None,
+    problem_root: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--problem-root",
+            help="Trust a sheet's problem: only if it names a file under this folder (repeatable).",
+        ),
+    ] = None,
     fmt: Annotated[
         VerifyFormat | None,
         typer.Option("--format", "-f", help=FORMAT_HELP),
@@ -292,21 +313,40 @@ def verify(
         bool, typer.Option("--quiet", help="Print nothing; the exit code only.")
     ] = False,
     output: OutputOption = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="With -o FILE (json, csv): keep the results in FILE.partial from a run that "
+            "stopped, grade only the rest.",
+        ),
+    ] = False,
     limit: LimitOption = None,
+    color: ColorOption = None,
 ) -> None:
-    """Grade students' answers against the problem: verdicts, points, hints, total."""
+    """Grade students' answers against the instructor's key: verdicts, points, hints, total."""
     with reported_errors():
-        from nncalc.grading import answer_files, grade_files
+        from nncalc.grading import grade_files
         from nncalc.problem import Limits
         from nncalc.report import render_results
+        from nncalc.sources import find_sheets
 
         limits = Limits.parse(limit or [])
-        files = answer_files(paths)
-        bar = not quiet and sys.stderr.isatty() and len(files) > 1
-        results = grade_files(
-            files, problem=problem, limits=limits, progress=_progress_bar if bar else None
-        )
-        fmt_name, color, width = _display(fmt, output, suffixes=VERIFY_SUFFIXES)
+        fmt_name, color, width = _display(fmt, output, color, suffixes=VERIFY_SUFFIXES)
+        entries = find_sheets(paths)
+        source = _key_source(problem, variants, problem_root or [], paths, fmt_name)
+        partial = _partial_file(output, fmt_name, resume)
+        previous = _read_partial(partial) if resume and partial else {}
+        bar = not quiet and sys.stderr.isatty() and len(entries) > 1
+        with _stream(partial, append=resume) as done:
+            results = grade_files(
+                entries,
+                source=source,
+                limits=limits,
+                progress=_progress_bar if bar else None,
+                done=done,
+                previous=previous,
+            )
         if not quiet:
             text = render_results(
                 results,
@@ -317,13 +357,99 @@ def verify(
                 width=width,
             )
             _write(text, output)
+        if partial is not None:
+            partial.unlink(missing_ok=True)
     if any(r.error for r in results):
         raise typer.Exit(EXIT_BAD_INPUT)
     if not all(r.full_marks for r in results):
         raise typer.Exit(1)
 
 
-def _progress_bar(files: list[Path]) -> Iterable[Path]:
+#: The formats a student's self-check may use: none of them is a gradebook.
+SELF_CHECK_FORMATS = ("rich", "plain", "markdown", "html", "json")
+KEY_OPTIONS = "--problem FILE, --variants DIR or --problem-root DIR"
+
+
+def _key_source(
+    problem: Path | None,
+    variants: Path | None,
+    roots: list[Path],
+    paths: list[Path],
+    fmt_name: str,
+) -> KeySource:
+    """The instructor's source of the key; a self-check only for one file, not a gradebook."""
+    from nncalc.sources import GivenProblem, ProblemRoots, SelfCheck, VariantsIndex
+
+    if sum(x is not None and x != [] for x in (problem, variants, roots)) > 1:
+        raise NncalcError(f"give only one of {KEY_OPTIONS}")
+    if problem is not None:
+        return GivenProblem(problem)
+    if variants is not None:
+        return VariantsIndex.read(variants)
+    if roots:
+        return ProblemRoots(roots)
+    if len(paths) != 1 or paths[0].is_dir() or fmt_name not in SELF_CHECK_FORMATS:
+        raise NncalcError(
+            f"grading a class (a folder, several files, csv or gradescope) needs the "
+            f"instructor's key: pass {KEY_OPTIONS}"
+        )
+    return SelfCheck()
+
+
+def _partial_file(output: Path | None, fmt_name: str, resume: bool) -> Path | None:
+    """Where results are streamed while grading (-o FILE in json or csv): FILE.partial."""
+    regular = (
+        output is not None and str(output) != "-" and (output.is_file() or not output.exists())
+    )
+    if output is None or fmt_name not in ("json", "csv") or not regular:
+        if resume:
+            raise NncalcError("--resume needs -o FILE with --format json or csv")
+        return None
+    return output.with_name(output.name + ".partial")
+
+
+def _read_partial(partial: Path) -> dict[str, StudentResult]:
+    """The results a stopped run streamed, by file; a line cut short by the crash is skipped."""
+    import json
+
+    from nncalc.results import result_from_dict
+
+    if not partial.is_file():
+        raise NncalcError("nothing to resume: no such file", source=str(partial))
+    results = {}
+    with partial.open(encoding="utf-8") as lines:
+        for line in lines:
+            try:
+                result = result_from_dict(json.loads(line))
+            except (ValueError, TypeError, KeyError):
+                continue
+            results[result.file] = result
+    return results
+
+
+@contextmanager
+def _stream(partial: Path | None, *, append: bool) -> Iterator[Callable[[StudentResult], None]]:
+    """A function that writes each result as one JSON line to ``partial``, flushed at once."""
+    if partial is None:
+        yield lambda result: None
+        return
+    import dataclasses
+    import json
+
+    try:
+        stream = partial.open("a" if append else "w", encoding="utf-8")
+    except OSError as exc:
+        raise NncalcError(f"cannot write: {exc.strerror or exc}", source=str(partial)) from None
+    with stream:
+
+        def done(result: StudentResult) -> None:
+            stream.write(json.dumps(dataclasses.asdict(result), ensure_ascii=False) + "\n")
+            stream.flush()
+
+        yield done
+
+
+def _progress_bar(files: list[Item]) -> Iterable[Item]:
     """The files one by one, with a progress bar on stderr that is gone when all are done."""
     from rich.console import Console
     from rich.progress import track
@@ -370,7 +496,8 @@ def template(
         "  nncalc generate problems/a4.yaml --roster roster.csv --seed 2024 --out variants/\n\n"
         "  nncalc generate problems/a4.yaml --count 30 --seed 2024 --out variants/\n\n"
         "Then collect the filled sheets in variants/submissions/ and run "
-        "nncalc verify variants/submissions/: each is graded against its own variant."
+        "nncalc verify variants/submissions/ --variants variants/: each is graded against "
+        "its own variant."
     )
 )
 def generate(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -40,6 +40,16 @@ from nncalc.layers import Elementwise, Layer, Softmax, columns, conv_forward
 from nncalc.names import canonical_name, param_of, split_name
 from nncalc.problem import Limits, Problem
 from nncalc.results import ItemResult, StudentResult
+from nncalc.sources import (
+    SHEET_SUFFIXES,
+    Entry,
+    GivenProblem,
+    KeySource,
+    SelfCheck,
+    VariantsIndex,
+    find_sheets,
+    identity,
+)
 from nncalc.validate import NUMBER_TEXT, drop_leading_ones
 
 Values = dict[str, Any]
@@ -576,51 +586,227 @@ def grade_file(
     problem: str | Path | None = None,
     limits: Limits | None = None,
 ) -> StudentResult:
-    """Grade one answers file; a broken file or problem becomes a result with ``error``."""
-    from nncalc.answers import load_answers
-    from nncalc.problem import load_problem
+    """Grade one answers file; a broken file or problem becomes a result with ``error``.
 
-    try:
-        sheet = load_answers(path, problem=problem)
-    except NncalcError as exc:
-        return StudentResult(Path(path).stem, str(path), error=str(exc))
-    assert sheet.problem is not None
-    key = Path(os.path.abspath(sheet.problem))  # no file-system calls, unlike resolve()
-    if key not in graders:
-        try:
-            graders[key] = Grader(load_problem(sheet.problem, limits=limits))
-        except NncalcError as exc:
-            graders[key] = exc
-    grader = graders[key]
-    if isinstance(grader, NncalcError):
-        return StudentResult(sheet.student, sheet.file, str(sheet.problem), error=str(grader))
-    return grader.grade(sheet)
+    Against ``problem`` if given, else the problem the sheet names (the library trusts
+    its caller; ``nncalc verify`` asks for an instructor's source, see :func:`grade_files`).
+    """
+    source = (
+        GivenProblem(Path(problem)) if problem is not None else SelfCheck(note=None, trusted=True)
+    )
+    return _grade_entry(Entry(Path(path)), graders, source, limits, by_location=False)[1]
 
 
 def answer_files(paths: list[Path]) -> list[Path]:
-    """The answers files named or inside the folders named, in a stable order."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = [p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()]
-            files += sorted(p for p in found if not any(part.startswith(".") for part in p.parts))
-        else:
-            files.append(path)  # a missing file becomes an error row when graded
-    return files
+    """The answers files named or inside the folders named, in a stable order (entries
+    that cannot be graded included: they become error rows)."""
+    return [entry.path for entry in find_sheets(paths)]
 
 
 def grade_files(
-    files: list[Path],
+    files: Sequence[Path | Entry],
     *,
     problem: str | Path | None = None,
     limits: Limits | None = None,
-    progress: Callable[[list[Path]], Iterable[Path]] | None = None,
+    progress: Callable[[list[Entry]], Iterable[Entry]] | None = None,
+    source: KeySource | None = None,
+    done: Callable[[StudentResult], None] | None = None,
+    previous: Mapping[str, StudentResult] | None = None,
 ) -> list[StudentResult]:
     """Grade every file in one process; problems are loaded and solved once each.
 
-    ``progress`` wraps the iteration over the files, e.g. in the CLI's progress bar.
+    The key comes from ``source`` (else ``problem``, else each sheet's own claim); each
+    result's student is where its file is (:func:`nncalc.sources.identity`). One sheet
+    that fails for any reason is an error row and the others are graded. ``progress``
+    wraps the iteration (the CLI's progress bar); ``done`` receives each new result as it
+    is made (the CLI streams them to a file); a file already in ``previous`` (by its
+    path) is not graded again. With a :class:`VariantsIndex`, a sheet that matches
+    another student's variant better than its own is flagged (:func:`flag_copy`).
     """
+    if source is None:
+        source = (
+            GivenProblem(Path(problem))
+            if problem is not None
+            else SelfCheck(note=None, trusted=True)
+        )
     graders: dict[Path, Grader | NncalcError] = {}
-    return [
-        grade_file(f, graders, problem, limits) for f in (progress(files) if progress else files)
-    ]
+    copies = _CopyCheck(source, graders, limits) if isinstance(source, VariantsIndex) else None
+    entries = [f if isinstance(f, Entry) else Entry(Path(f)) for f in files]
+    results = []
+    for entry in progress(entries) if progress else entries:
+        earlier = previous.get(str(entry.path)) if previous else None
+        if earlier is not None:
+            results.append(earlier)
+            continue
+        sheet, result = _grade_entry(entry, graders, source, limits, by_location=True)
+        if copies is not None and sheet is not None:
+            copies.check(sheet, result)
+        results.append(result)
+        if done is not None:
+            done(result)
+    _warn_duplicates(results)
+    return results
+
+
+def _grade_entry(
+    entry: Entry,
+    graders: dict[Path, Grader | NncalcError],
+    source: KeySource,
+    limits: Limits | None,
+    *,
+    by_location: bool,
+) -> tuple[AnswerSheet | None, StudentResult]:
+    """One sheet, whatever happens: a result, and the sheet if it could be read."""
+    from nncalc.answers import read_sheet
+
+    path = entry.path
+    student = source.student_of(identity(path)) if by_location else path.stem
+    result = StudentResult(student, str(path))
+    if entry.error is not None:
+        result.error = str(NncalcError(entry.error, source=str(path)))
+        return None, result
+    sheet, warnings = None, []
+    try:
+        sheet = read_sheet(path, claimed=source.reads_claim)
+        if by_location:
+            if sheet.declared is not None and sheet.declared != student:
+                warnings.append(
+                    f"the sheet says student: {sheet.declared}; graded as {student} (its file)"
+                )
+            sheet.student = student
+        key = source.problem_for(sheet, sheet.student)
+        sheet.problem = key
+        result.student, result.problem = sheet.student, str(key)
+        try:
+            grader = _grader(graders, key, limits)
+        except NncalcError as exc:
+            raise exc if source.trusted else _without_content(exc) from None
+        result = grader.grade(sheet)
+    except NncalcError as exc:
+        result.error = str(exc)
+    except (Exception, MemoryError, RecursionError) as exc:  # one sheet never stops a class
+        result.error = f"{path}: could not be graded ({type(exc).__name__})"
+    result.warnings += warnings + ([source.note] if source.note else [])
+    return (sheet if result.error is None else None), result
+
+
+def _grader(
+    graders: dict[Path, Grader | NncalcError], problem: Path, limits: Limits | None
+) -> Grader:
+    """The grader of a problem file, loaded and solved once; its failure is kept too."""
+    from nncalc.problem import load_problem
+
+    key = Path(os.path.abspath(problem))  # no file-system calls, unlike resolve()
+    if key not in graders:
+        try:
+            graders[key] = Grader(load_problem(problem, limits=limits))
+        except NncalcError as exc:
+            graders[key] = exc
+        except (Exception, MemoryError, RecursionError) as exc:
+            graders[key] = NncalcError(
+                f"could not be loaded ({type(exc).__name__})", source=str(problem)
+            )
+    grader = graders[key]
+    if isinstance(grader, NncalcError):
+        raise grader
+    return grader
+
+
+def _without_content(exc: NncalcError) -> NncalcError:
+    """A problem file's error as a sheet's claim may see it: what and where, never its bytes."""
+    if exc.line is None and exc.path is None and not exc.message.startswith("invalid YAML"):
+        return exc  # about the file itself (no such file, not a regular file, too large)
+    return NncalcError("not a valid problem file", source=exc.source, line=exc.line)
+
+
+def _warn_duplicates(results: list[StudentResult]) -> None:
+    """Two sheets of one student: both rows stay, each names the other file."""
+    files: dict[str, list[str]] = {}
+    for result in results:
+        if result.file.endswith(SHEET_SUFFIXES):
+            files.setdefault(result.student, []).append(result.file)
+    for result in results:
+        others = [f for f in files.get(result.student, []) if f != result.file]
+        if others:
+            result.warnings.append(
+                f"another sheet of {result.student}: {', '.join(others)}; both are graded"
+            )
+
+
+# ---------------------------------------------------------------------------
+# Copy detection (with --variants)
+
+#: The first quantities of each variant whose exact values are indexed.
+COPY_QUANTITIES = 3
+#: Decimals kept when comparing a sheet's numbers with a variant's (answers give ~4).
+COPY_DECIMALS = 2
+
+
+def _fingerprint(name: str, values: Any) -> tuple[str, tuple[float, ...]] | None:
+    flat = np.ravel(np.asarray(values, dtype=float))
+    if flat.size == 0 or not np.isfinite(flat).all():
+        return None
+    return name, tuple(np.round(flat, COPY_DECIMALS).tolist())
+
+
+class _CopyCheck:
+    """Finds a sheet that matches another student's variant better than its own.
+
+    Candidates come cheaply from an index of every variant's first few exact values
+    (rounded); each is confirmed by grading the sheet against the candidate's variant.
+    """
+
+    def __init__(
+        self,
+        source: VariantsIndex,
+        graders: dict[Path, Grader | NncalcError],
+        limits: Limits | None,
+    ) -> None:
+        self.source, self.graders, self.limits = source, graders, limits
+        self.index: dict[tuple[str, tuple[float, ...]], set[str]] | None = None
+
+    def _build(self) -> dict[tuple[str, tuple[float, ...]], set[str]]:
+        index: dict[tuple[str, tuple[float, ...]], set[str]] = {}
+        for student, problem in self.source.problems.items():
+            try:
+                grader = _grader(self.graders, problem, self.limits)
+            except NncalcError:
+                continue
+            for name in grader.names[:COPY_QUANTITIES]:
+                key = _fingerprint(name, grader.expected[name])
+                if key is not None:
+                    index.setdefault(key, set()).add(student)
+        return index
+
+    def check(self, sheet: AnswerSheet, result: StudentResult) -> None:
+        if result.error is not None or result.full_marks:
+            return
+        if self.index is None:
+            self.index = self._build()
+        candidates: set[str] = set()
+        for item in result.items:
+            key = _fingerprint(item.name, item.answer) if item.answer is not None else None
+            candidates |= self.index.get(key, set()) if key is not None else set()
+        candidates.discard(result.student)
+        best, best_score = None, result.score
+        for student in sorted(candidates):
+            try:
+                other = _grader(self.graders, self.source.problems[student], self.limits)
+            except NncalcError:
+                continue
+            score = other.grade(sheet).score
+            if score > best_score:
+                best, best_score = student, score
+        if best is not None:
+            flag_copy(result, best)
+
+
+def flag_copy(result: StudentResult, student: str) -> None:
+    """Mark a sheet that matches ``student``'s key: a warning, and no follow-through credit."""
+    why = f"matches the key of {student}'s problem"
+    result.copied_from = student
+    result.warnings.append(why)
+    for item in result.items:
+        if item.verdict == "follow_through":
+            item.verdict, item.points = "wrong", 0.0
+            item.hint = f"no follow-through credit: the sheet {why}"

@@ -47,6 +47,9 @@ __all__ = ["Layer", "Limits", "Problem", "load_problem", "problem_from_dict"]
 
 #: The windows of a convolution or pooling may hold this many times max_entries entries.
 WINDOW_FACTOR = 4
+#: All layers' values for the batch and all parameters together may hold this many times
+#: max_entries entries: the cost of a problem is bounded before anything is computed.
+TOTAL_FACTOR = 4
 #: The most entries one kernel or pooling window may have (the engine loops over them).
 MAX_WINDOW = 10_000
 
@@ -322,7 +325,8 @@ class _Validator(Validator):
         """Refuse a layer whose values for the whole batch (``columns``: samples, or samples
         × time steps above an rnn read at every step) would be over ``max_entries``, and a
         convolution or pooling whose windows (batch × input channels × output positions ×
-        window, what the engine multiplies) would be over WINDOW_FACTOR times that."""
+        window, what the engine multiplies) would be over WINDOW_FACTOR times that, and a
+        network whose values and parameters together would be over TOTAL_FACTOR times it."""
         lim = self.limits
         limit = WINDOW_FACTOR * lim.max_entries
         for i, layer in enumerate(layers):
@@ -360,6 +364,15 @@ class _Validator(Validator):
                     f"channels × output positions × window); the limit is {limit:,} "
                     f"({WINDOW_FACTOR} × max_entries)",
                 )
+        # All values for the batch and all parameters together: the whole problem's size.
+        total = sum(layer.units for layer in layers) * columns
+        total += sum(math.prod(shape) for shape in parameter_shapes(layers).values())
+        if total > TOTAL_FACTOR * lim.max_entries:
+            raise self.fail(
+                "network.layers",
+                f"the network would hold {total:,} values and parameters in all; the limit "
+                f"is {TOTAL_FACTOR * lim.max_entries:,} ({TOTAL_FACTOR} × max_entries)",
+            )
 
     # -- data -----------------------------------------------------------------
 

@@ -229,6 +229,11 @@ def error_line(result: StudentResult) -> str:
     return error if error.startswith(result.file) else f"{result.file}: {error}"
 
 
+def warnings_text(result: StudentResult) -> str:
+    """The result's warnings in one line ("warning: …; …"), or "" (shown in every format)."""
+    return f"warning: {'; '.join(result.warnings)}" if result.warnings else ""
+
+
 def _note(item: ItemResult) -> str:
     return "; ".join(text for text in (item.reason, item.hint) if text)
 
@@ -303,6 +308,8 @@ def to_rich_text(
 
     console, out = text_console(plain=plain, color=color, width=width)
     for result in results:
+        if result.warnings:
+            console.print(Text(_text(warnings_text(result)), style="bold yellow"))
         if result.error is not None:
             console.print(Text(_text(error_line(result)), style="bold red"))
             continue
@@ -417,6 +424,8 @@ def result_dict(result: StudentResult, *, show_expected: bool) -> dict[str, Any]
         "file": result.file,
         "problem": result.problem,
     }
+    if result.warnings:
+        head["warnings"] = list(result.warnings)
     if result.error is not None:
         return {**head, "score": 0, "max_score": None, "error": result.error}
     items = []
@@ -462,10 +471,12 @@ def to_csv(results: list[StudentResult]) -> str:
     # A column for each quantity that carries points (not for ungraded or unknown names).
     graded = {item.name for result in results for item in result.items if item.max_points}
     names = [name for name in _labels(results) if name in graded]
-    rows: list[list[Any]] = [["student", "file", *names, "score", "max_score", "error"]]
+    rows: list[list[Any]] = [["student", "file", *names, "score", "max_score", "error", "warning"]]
     for result in results:
+        warning = "; ".join(result.warnings)
         if result.error is not None:
-            rows.append([result.student, result.file, *[""] * len(names), 0, "", result.error])
+            blank = [""] * len(names)
+            rows.append([result.student, result.file, *blank, 0, "", result.error, warning])
             continue
         points: dict[str, float] = {}
         for item in result.items:
@@ -478,6 +489,7 @@ def to_csv(results: list[StudentResult]) -> str:
                 _csv_number(result.score),
                 _csv_number(result.max_score),
                 "",
+                warning,
             ]
         )
     out = io.StringIO()
@@ -509,8 +521,10 @@ def to_gradescope(results: list[StudentResult], *, show_expected: bool, precisio
             f"the gradescope format grades one submission at a time; got {len(results)}"
         )
     result = results[0]
+    warning = f"\n{_text(warnings_text(result))}" if result.warnings else ""
     if result.error is not None:
-        doc: dict[str, Any] = {"score": 0, "output": _text(error_line(result)), "tests": []}
+        output = _text(error_line(result)) + warning
+        doc: dict[str, Any] = {"score": 0, "output": output, "tests": []}
         return escape.json_dumps(doc, indent=2, allow_nan=False) + "\n"
     counts = Counter(item.verdict for item in result.items)
     tally = ", ".join(f"{counts[v]} {VERDICT_WORDS[v]}" for v in VERDICT_WORDS if counts[v])
@@ -538,7 +552,7 @@ def to_gradescope(results: list[StudentResult], *, show_expected: bool, precisio
         )
     doc = {
         "score": result.score,
-        "output": f"Total: {total}" + (f" ({tally})" if tally else ""),
+        "output": f"Total: {total}" + (f" ({tally})" if tally else "") + warning,
         "tests": tests,
     }
     return escape.json_dumps(doc, indent=2, allow_nan=False) + "\n"
@@ -584,6 +598,8 @@ def to_markdown(
         if result.problem:
             where += f" · problem: {md_escape(result.problem)}"
         lines += [where, ""]
+        if result.warnings:
+            lines += [f"**{md_escape(warnings_text(result))}**", ""]
         if result.error is not None:
             lines += [f"**Could not be graded:** {md_escape(error_line(result))}", ""]
             continue
@@ -647,6 +663,8 @@ def html_body(
         if result.problem:
             where += f" · problem: <code>{_h(result.problem)}</code>"
         parts.append(f'<p class="meta">{where}</p>')
+        if result.warnings:
+            parts.append(f'<p class="warning">{_h(warnings_text(result))}</p>')
         if result.error is not None:
             parts.append(
                 f'<p class="error"><strong>Could not be graded:</strong> '

@@ -48,6 +48,10 @@ class StudentResult(NotebookDisplay):
     problem: str | None = None  # the problem file graded against
     items: list[ItemResult] = field(default_factory=list)
     error: str | None = None  # the file could not be read or its problem not loaded
+    #: What a reader of the grade must know: a contradicting ``student:`` field, another
+    #: sheet with the same identity, a self-check, a sheet that matches another's key.
+    warnings: list[str] = field(default_factory=list)
+    copied_from: str | None = None  # the student whose variant's key the sheet matches
 
     @property
     def score(self) -> float:
@@ -60,3 +64,9 @@ class StudentResult(NotebookDisplay):
     @property
     def full_marks(self) -> bool:
         return self.error is None and self.score >= self.max_score
+
+
+def result_from_dict(data: dict[str, Any]) -> StudentResult:
+    """A result back from ``dataclasses.asdict`` (as ``verify -o`` streams them to resume)."""
+    items = [ItemResult(**item) for item in data.get("items", [])]
+    return StudentResult(**{**data, "items": items})

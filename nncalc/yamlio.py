@@ -8,7 +8,10 @@ mapped to its line so errors can point at it.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,28 +51,67 @@ class Document:
 def read_text(
     path: str | Path, *, display: str | None = None, max_bytes: int = MAX_FILE_BYTES
 ) -> str:
-    """Read a UTF-8 file (a BOM is allowed), turning every OS error into a clean message."""
+    """Read a UTF-8 file (a BOM is allowed), turning every OS error into a clean message.
+
+    Only a regular file is read: it is opened without blocking (a FIFO would wait for a
+    writer forever) and checked on the open descriptor, so a FIFO, device or socket is
+    refused before a byte is read, and its size is checked before reading (``/dev/zero``
+    never ends).  Messages name the path and the problem, never the file's bytes.
+    """
     shown = display or str(path)
-    p = Path(path)
     try:
-        if p.is_dir():
-            raise NncalcError("expected a file, found a directory", source=shown)
-        size = p.stat().st_size
-        if size > max_bytes:
-            raise NncalcError(f"file too large: {size} bytes (limit {max_bytes})", source=shown)
-        raw = p.read_bytes()
+        raw = _read_regular(path, shown, max_bytes)
     except FileNotFoundError:
         raise NncalcError("no such file", source=shown) from None
     except PermissionError:
         raise NncalcError("permission denied", source=shown) from None
     except OSError as exc:
-        raise NncalcError(f"cannot read: {exc.strerror or exc}", source=shown) from None
+        reason = _OS_REASONS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+        raise NncalcError(f"cannot read: {reason}", source=shown) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise NncalcError(
             f"not UTF-8 text (byte {exc.start} is 0x{raw[exc.start]:02x})", source=shown
         ) from None
+
+
+_OS_REASONS = {
+    errno.ENAMETOOLONG: "the name is too long",
+    errno.ELOOP: "a link that loops",
+    errno.EISDIR: "expected a file, found a directory",
+}
+
+
+def _read_regular(path: str | Path, shown: str, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``; an NncalcError otherwise."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        status = os.fstat(descriptor)
+        if stat.S_ISDIR(status.st_mode):
+            raise NncalcError("expected a file, found a directory", source=shown)
+        if not stat.S_ISREG(status.st_mode):
+            raise NncalcError(f"not a regular file ({_kind(status.st_mode)})", source=shown)
+        if status.st_size > max_bytes:
+            raise NncalcError(
+                f"file too large: {status.st_size} bytes (limit {max_bytes})", source=shown
+            )
+        chunks, total = [], 0
+        while chunk := os.read(descriptor, max_bytes + 1 - total):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > max_bytes:  # it grew while being read
+                raise NncalcError(f"file too large (limit {max_bytes} bytes)", source=shown)
+        return b"".join(chunks)
+    finally:
+        os.close(descriptor)
+
+
+def _kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words."""
+    kinds = [(stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device")]
+    kinds.append((stat.S_ISBLK, "a device"))
+    return next((word for test, word in kinds if test(mode)), "not a file")
 
 
 _LOADER: type | None = None

@@ -96,7 +96,9 @@ def test_round_trip_generate_fill_from_keys_verify_full_marks(
         key = json.loads((out / row["key_json"]).read_text())["values"]
         sheet["answers"] = {name: key[name] for name in sheet["answers"]}
         (submissions / f"{row['student']}.yaml").write_text(yaml.safe_dump(sheet))
-    result = runner.invoke(app, ["verify", str(submissions), "--format", "json"])
+    result = runner.invoke(
+        app, ["verify", str(submissions), "--variants", str(out), "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(r["student"], r["score"]) for r in lines] == [(f"s00{i}", 10.0) for i in range(1, 6)]

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -108,8 +109,8 @@ def test_a_missing_answers_file_is_an_error_row(runner: CliRunner, tmp_path: Pat
     result = runner.invoke(app, ["verify", str(missing), "--problem", str(A4), "-f", "csv"])
     assert result.exit_code == 2
     assert result.stdout.splitlines() == [
-        "student,file,score,max_score,error",  # no graded quantity: no quantity columns
-        f"nope,{missing},0,,{missing}: no such file",
+        "student,file,score,max_score,error,warning",  # no graded quantity: no quantity columns
+        f"nope,{missing},0,,{missing}: no such file,",
     ]
 
 
@@ -118,14 +119,14 @@ def test_an_unreadable_file(
 ) -> None:
     # Root reads any file whatever its mode, so the permission error is simulated.
     sheet = write(tmp_path, "s.yaml", FULL)
-    original = Path.read_bytes
+    original = os.open
 
-    def refuse(self: Path) -> bytes:
-        if self == sheet:
+    def refuse(path: Any, *args: Any, **kwargs: Any) -> int:
+        if Path(path) == sheet:
             raise PermissionError(13, "Permission denied")
-        return original(self)
+        return original(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(os, "open", refuse)
     result = runner.invoke(app, ["verify", str(sheet), "--problem", str(A4), "-f", "json"])
     assert result.exit_code == 2
     assert json.loads(result.stdout)["error"] == f"{sheet}: permission denied"
@@ -280,7 +281,8 @@ def test_a_stopped_batch_leaves_no_output_file(signum: int, tmp_path: Path) -> N
     assert process.returncode == 130, err
     assert err == "error: interrupted; no output file was written\n"
     assert out == ""
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["submissions"]  # no grades, no temp
+    # no grades, no temp; the results so far survive in grades.csv.partial (--resume)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grades.csv.partial", "submissions"]
 
 
 def test_a_hidden_layer_too_big_for_the_batch_is_refused(runner: CliRunner, tmp_path: Path) -> None:

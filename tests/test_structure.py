@@ -43,7 +43,7 @@ TIER_TABLE = (
     "validate expr rubric layers optimizers",  # 1 math and validation
     "problem answers schema",  # 2 loading (schema: what files may hold)
     "engine work training finite_diff",  # 3 engine
-    "results grading template",  # 4 grading
+    "results sources grading template",  # 4 grading
     "render report plot notebook",  # 5 presentation
     "variants api cli autograder __init__ __main__",  # 6 top
 )

@@ -612,7 +612,9 @@ def test_cli_json_matches_the_library(runner: CliRunner) -> None:
     code, out, err = verify(runner, "tests/data/a4/seed.yaml", "--format", "json")
     assert (code, err) == (1, "")
     (line,) = json_lines(out)
-    assert (line["student"], line["score"], line["max_score"]) == ("seed solution", 9.5, 10.0)
+    # the student is the file's (issue 11); the sheet's own student: field is a warning
+    assert (line["student"], line["score"], line["max_score"]) == ("seed", 9.5, 10.0)
+    assert line["warnings"][0] == "the sheet says student: seed solution; graded as seed (its file)"
     by_name = {i["name"]: i for i in line["items"]}
     assert by_name["dA1"]["verdict"] == "wrong"
     assert by_name["dA1"]["answer"] == [0.5473, -0.5473, 0.1716]
@@ -636,18 +638,36 @@ def test_cli_json_matches_the_library(runner: CliRunner) -> None:
     ],
 )
 def test_cli_exit_codes(runner: CliRunner, paths: list[str], code: int) -> None:
-    assert verify(runner, *paths, "--format", "json")[0] == code
+    assert (
+        verify(
+            runner,
+            *paths,
+            "--problem-root",
+            "problems",
+            "--problem-root",
+            "tests/data",
+            "--format",
+            "json",
+        )[0]
+        == code
+    )
 
 
 def test_cli_batch_of_the_folder_reports_every_file(runner: CliRunner) -> None:
-    code, out, _ = verify(runner, "tests/data/a4", "--format", "json")
+    code, out, _ = verify(runner, "tests/data/a4", "--problem-root", "problems", "--format", "json")
     assert code == 2
     lines = json_lines(out)
     assert [Path(line["file"]).name for line in lines] == sorted(
         p.name for p in A4_ANSWERS.glob("*.yaml")
     )
     errors = {Path(line["file"]).name: line["error"] for line in lines if "error" in line}
-    assert errors == MALFORMED
+    assert errors == MALFORMED | {  # with --problem-root, a sheet's claim is checked
+        "malformed_problem_not_found.yaml": "tests/data/a4/malformed_problem_not_found.yaml: "
+        "names ../../../problems/a5.yaml, which is not a problem file under the problem roots "
+        "(--problem-root)",
+        "malformed_no_problem.yaml": "tests/data/a4/malformed_no_problem.yaml: names no "
+        "problem; with --problem-root a sheet must name its problem file",
+    }
     graded = {Path(line["file"]).name: line["score"] for line in lines if "error" not in line}
     assert graded["full.yaml"] == 10.0
     assert graded["all_zeros.yaml"] == 1.0
@@ -680,12 +700,14 @@ def test_cli_problem_override(runner: CliRunner) -> None:
 def test_cli_quiet_prints_nothing_and_keeps_the_exit_code(
     runner: CliRunner, path: str, code: int
 ) -> None:
-    assert verify(runner, f"tests/data/a4/{path}", "--quiet") == (code, "", "")
+    roots = ("--problem-root", "problems")
+    assert verify(runner, f"tests/data/a4/{path}", *roots, "--quiet") == (code, "", "")
 
 
 def test_cli_output_file(runner: CliRunner, tmp_path: Path) -> None:
     target = tmp_path / "grades.jsonl"
     args = ["tests/data/a4/seed.yaml", "tests/data/a4/full.yaml", "--format", "json"]
+    args += ["--problem-root", "problems"]
     code, out, _ = verify(runner, *args, "--output", str(target))
     assert (code, out) == (1, "")
     assert target.read_text() == verify(runner, *args)[1]

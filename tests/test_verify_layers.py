@@ -111,13 +111,18 @@ def test_every_value_right_gets_full_marks(
 def test_the_data_sheets_grade_as_they_are(runner: CliRunner) -> None:
     """The sheets in tests/data name their problem relative to themselves."""
     sheets = [str(DATA / "cnn" / "all_correct.yaml"), str(DATA / "rnn" / "all_correct.yaml")]
-    result = runner.invoke(app, ["verify", *sheets, "--format", "json"])
+    roots = ["--problem-root", str(ROOT / "problems")]
+    result = runner.invoke(app, ["verify", *sheets, *roots, "--format", "json"])
     assert result.exit_code == 0
-    scores = [
-        (r["student"], r["score"], r["max_score"])
-        for r in map(json.loads, result.stdout.splitlines())
+    rows = list(map(json.loads, result.stdout.splitlines()))
+    scores = [(r["student"], r["score"], r["max_score"]) for r in rows]
+    # the student is the file's name (issue 11): two sheets of "all_correct", both kept
+    assert scores == [("all_correct", 14.0, 14.0), ("all_correct", 13.0, 13.0)]
+    assert [r["warnings"][0] for r in rows] == [
+        f"the sheet says student: {kind}_all_correct; graded as all_correct (its file)"
+        for kind in ("cnn", "rnn")
     ]
-    assert scores == [("cnn_all_correct", 14.0, 14.0), ("rnn_all_correct", 13.0, 13.0)]
+    assert all(r["warnings"][1].startswith("another sheet of all_correct: ") for r in rows)
 
 
 def test_rnn_aliases_are_accepted(runner: CliRunner, tmp_path: Path) -> None:
