@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from nncalc.engine import Network
+from nncalc.output import yaml_comment, yaml_string
 from nncalc.problem import Problem
 
 
@@ -30,11 +29,11 @@ def answer_template(problem: Problem, problem_ref: str, student: str | None = No
     rubric = problem.rubric
     phases = {"forward": "Forward pass", "backward": "Backpropagation", "update": "Update"}
     lines = [
-        f"# Answer sheet for: {problem.name or problem_ref}",
+        f"# Answer sheet for: {yaml_comment(problem.name or problem_ref)}",
         "# Replace each null with your number; leave null what you do not answer.",
         f"# Graded to {rubric.tolerance.describe()}; points per quantity in the comments.",
-        f"problem: {json.dumps(problem_ref)}",
-        f"student: {json.dumps(student)}" if student else "student: null   # your student id",
+        f"problem: {yaml_string(problem_ref)}",
+        f"student: {yaml_string(student)}" if student else "student: null   # your student id",
         "answers:",
     ]
     current = ""
