@@ -63,7 +63,13 @@ PrecisionOption = Annotated[
     int, typer.Option("--precision", "-p", min=0, max=15, help="Decimals shown.")
 ]
 OutputOption = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write to this file (atomically).")
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write to this file (atomically); '-' is standard output; a device or FIFO "
+        "is written into, never replaced.",
+    ),
 ]
 LimitOption = Annotated[
     list[str] | None,
@@ -485,7 +491,8 @@ def template(
         from nncalc.template import answer_template
 
         loaded = load_problem(problem)
-        where = output.parent if output is not None else Path.cwd()
+        target = _to_file(output)
+        where = target.parent if target is not None else Path.cwd()
         reference = Path(os.path.relpath(problem.resolve(), where.resolve())).as_posix()
         _write(answer_template(loaded, reference, with_equations=with_equations), output)
 
@@ -511,6 +518,10 @@ def generate(
         int | None, typer.Option("--count", min=1, max=100_000, help="Students s001, s002, …")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Same seed, same variants.")] = 0,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace the variants an earlier run wrote in --out."),
+    ] = False,
 ) -> None:
     """Write one variant per student (new numbers, same network), its blank sheet and keys."""
     with reported_errors():
@@ -526,7 +537,7 @@ def generate(
             if roster
             else [f"s{i:0{max(3, width)}d}" for i in range(1, (count or 0) + 1)]
         )
-        variants = write_variants(load_problem(problem), students, seed, out)
+        variants = write_variants(load_problem(problem), students, seed, out, force=force)
         redrawn = sum(v.attempts > 1 for v in variants)
         typer.echo(
             f"wrote {len(variants)} variants to {out} (index: {out / 'index.csv'}; "
@@ -627,6 +638,7 @@ def _display(
     """
     import os
 
+    output = _to_file(output)
     to_terminal = _is_terminal() and output is None
     if color is None:
         if os.environ.get("NO_COLOR"):
@@ -645,20 +657,26 @@ def _display(
     return name, name == "rich" and color, None
 
 
+def _to_file(output: Path | None) -> Path | None:
+    """The file ``-o`` names, or None for standard output (no ``-o``, or ``-o -``)."""
+    return None if output is None or str(output) == "-" else output
+
+
 def _write(
     text: str | Iterable[str], output: Path | None, also: Sequence[tuple[Path, bytes]] = ()
 ) -> None:
-    """``text`` (or its pieces) to ``output`` (stdout if None), and the ``also`` files:
-    every file or none."""
+    """``text`` (or its pieces) to ``output`` (stdout if None or '-'), and the ``also``
+    files: every regular file or none; a device or FIFO is written into, never replaced."""
+    target = _to_file(output)
     files: list[tuple[Path, str | bytes | Iterable[str]]] = [
-        *([(output, text)] if output else []),
+        *([(target, text)] if target else []),
         *also,
     ]
     if files:
-        from nncalc.output import atomic_write_all  # tempfile: only when writing files
+        from nncalc.output import write_outputs  # tempfile: only when writing files
 
-        atomic_write_all(files)
-    if output is None:
+        write_outputs(files)
+    if target is None:
         sys.stdout.writelines([text] if isinstance(text, str) else text)
 
 

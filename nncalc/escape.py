@@ -28,6 +28,7 @@ nncalc (:mod:`nncalc.errors` uses :func:`visible` for every message).
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 _CONTROLS_C0 = r"\x00-\x1f"  # NUL, \t, \n, \r, ESC ...: json.dumps escapes these itself
@@ -140,3 +141,49 @@ def json_dumps(value: Any, **options: Any) -> str:
     import json
 
     return json_text(json.dumps(value, ensure_ascii=False, **options))
+
+
+# -- YAML (the sheets and variants nncalc writes) ------------------------------------------
+
+_SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_SHORT_ESCAPES |= {"\b": "\\b", "\f": "\\f"}
+
+
+def yaml_string(text: str) -> str:
+    """``text`` as a double-quoted YAML scalar that reads back as exactly ``text``.
+
+    Only printable ASCII is written as itself; everything else is a YAML escape
+    (``\\uXXXX``, and ``\\UXXXXXXXX`` beyond the BMP, which PyYAML does not read as a
+    pair of surrogates), so the line survives any editor, encoding and line-splitting.
+    For text without characters beyond the BMP or DEL this is exactly ``json.dumps``.
+    """
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch in _SHORT_ESCAPES:
+            out.append(_SHORT_ESCAPES[ch])
+        elif 0x20 <= code < 0x7F:
+            out.append(ch)
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
+
+
+#: Characters shown escaped in a comment: controls (line breaks included), format
+#: characters (bidi overrides, BOM), separators, surrogates, private and unassigned.
+_NOT_IN_COMMENTS = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
+
+
+def yaml_comment(text: str) -> str:
+    """``text`` made safe to follow a ``#`` on one line of YAML: readable characters
+    stay, anything that could end the line, hide text or make PyYAML refuse the file
+    is shown as its ``\\uXXXX`` escape."""
+    return "".join(
+        (f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+        if unicodedata.category(ch) in _NOT_IN_COMMENTS
+        else ch
+        for ch in text
+    )

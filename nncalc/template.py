@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
-from nncalc import escape
 from nncalc.engine import Network
+from nncalc.escape import yaml_comment, yaml_string
 from nncalc.problem import Problem
 
 
@@ -39,12 +37,11 @@ def answer_template(
     rubric = problem.rubric
     phases = {"forward": "Forward pass", "backward": "Backpropagation", "update": "Update"}
     lines = [
-        # A comment ends at a line break: the name is shown escaped, so it cannot end it.
-        f"# Answer sheet for: {escape.visible(problem.name or problem_ref)}",
+        f"# Answer sheet for: {yaml_comment(problem.name or problem_ref)}",
         "# Replace each null with your number; leave null what you do not answer.",
         f"# Graded to {rubric.tolerance.describe()}; points per quantity in the comments.",
-        f"problem: {json.dumps(problem_ref)}",
-        f"student: {json.dumps(student)}" if student else "student: null   # your student id",
+        f"problem: {yaml_string(problem_ref)}",
+        f"student: {yaml_string(student)}" if student else "student: null   # your student id",
         "answers:",
     ]
     current = ""

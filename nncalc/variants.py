@@ -12,11 +12,17 @@ draw is rejected and redrawn when it would make a poor exercise:
 Layout written under ``out``::
 
     index.csv                       student, folder, problem, answers, key files
-    <student>/problem.yaml          the variant
-    <student>/answers.yaml          a blank sheet naming ../<student>/problem.yaml
-    <student>/key.json, key.tex     the solution, as ``nncalc solve`` prints it
+    <folder>/problem.yaml           the variant
+    <folder>/answers.yaml           a blank sheet naming ../<folder>/problem.yaml
+    <folder>/key.json, key.tex      the solution, as ``nncalc solve`` prints it
 
-Because a sheet names its problem as ``../<student>/problem.yaml``, filled sheets can
+A student's folder is the id itself when it is a safe file name (ASCII letters, digits,
+'.', '-', '_'); otherwise the safe part plus a short hash of the id, so that no two ids
+share a folder (田中 and 山田 are ``__-<hash>`` each). Ids and names are written so that
+nncalc reads them back exactly, whatever they hold. An ``out`` that already holds
+variants is refused unless ``force``, and nothing is written through a symbolic link.
+
+Because a sheet names its problem as ``../<folder>/problem.yaml``, filled sheets can
 be collected into any sibling folder (``out/submissions/``) and graded there with
 ``nncalc verify out/submissions/``: each against its own variant.
 """
@@ -28,8 +34,9 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +45,7 @@ import numpy as np
 
 from nncalc.engine import Solution, solve
 from nncalc.errors import NncalcError
+from nncalc.escape import yaml_string
 from nncalc.output import atomic_write
 from nncalc.problem import Problem, problem_from_dict
 from nncalc.render import pieces, render
@@ -47,6 +55,14 @@ KINK_MARGIN = 0.05
 SATURATION = 0.99
 PRINTED_DECIMALS = 4
 MAX_ATTEMPTS = 1000
+#: The longest folder name written (well below every file system's 255 bytes).
+MAX_FOLDER = 100
+#: Hex digits of the id's hash that tell apart ids whose safe names clash.
+HASH_DIGITS = 10
+#: The files written in each student's folder.
+STUDENT_FILES = ("problem.yaml", "answers.yaml", "key.json", "key.tex")
+#: Names Windows reserves for devices (also with an extension): never a folder.
+_RESERVED = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -81,19 +97,60 @@ def read_roster(path: str | Path) -> list[str]:
     for line, sid in enumerate(ids, start=2 if body is not rows else 1):
         if not sid:
             raise NncalcError("empty student id", source=str(path), line=line)
-    seen: set[str] = set()
+    first_line: dict[str, int] = {}
     for line, sid in enumerate(ids, start=2 if body is not rows else 1):
-        folder = safe_folder(sid)
-        if folder in seen:
-            raise NncalcError(f"student id {sid!r} appears twice", source=str(path), line=line)
-        seen.add(folder)
+        if sid in first_line:
+            raise NncalcError(
+                f"student id {sid!r} appears twice (also on line {first_line[sid]})",
+                source=str(path),
+                line=line,
+            )
+        first_line[sid] = line
     return ids
 
 
-def safe_folder(student: str) -> str:
-    """A file-name-safe form of a student id (letters, digits, '.', '-', '_')."""
+def safe_folder(student: str, *, hashed: bool = False, digits: int = HASH_DIGITS) -> str:
+    """A file-name-safe form of a student id (ASCII letters, digits, '.', '-', '_').
+
+    The id itself when it is already safe; else (or when ``hashed``) its safe part
+    followed by the first ``digits`` hex digits of the id's SHA-256, so that ids which
+    lose characters on the way (田中, 山田, a/2) still get folders of their own.
+    """
     folder = re.sub(r"[^A-Za-z0-9._-]", "_", student).strip(".") or "_"
-    return folder[:100]
+    exact = folder == student and len(folder) <= MAX_FOLDER and not _RESERVED.fullmatch(folder)
+    if exact and not hashed:
+        return folder
+    digest = hashlib.sha256(student.encode("utf-8", "surrogatepass")).hexdigest()[:digits]
+    return f"{folder[: MAX_FOLDER - digits - 1]}-{digest}"
+
+
+def student_folders(students: Iterable[str]) -> dict[str, str]:
+    """Each student's folder, distinct even on file systems that ignore case (Ab, ab).
+
+    Ids whose folders would clash get the hashed form; should two hashes clash as
+    well, the whole hash is used. Two identical ids are an error.
+    """
+    folders: dict[str, str] = {}
+    for student in students:
+        if student in folders:
+            raise NncalcError(f"student id {student!r} appears twice")
+        folders[student] = safe_folder(student)
+    for digits in (HASH_DIGITS, 64):
+        clashing = _clashes(folders)
+        for student in clashing:
+            folders[student] = safe_folder(student, hashed=True, digits=digits)
+    left = _clashes(folders)
+    if left:  # two ids with the same SHA-256: not expected in this universe
+        raise NncalcError(f"student ids {left[0]!r} and {left[1]!r} need the same folder")
+    return folders
+
+
+def _clashes(folders: dict[str, str]) -> list[str]:
+    """The students whose folder another student's folder equals, ignoring case."""
+    owners: dict[str, list[str]] = {}
+    for student, folder in folders.items():
+        owners.setdefault(folder.casefold(), []).append(student)
+    return [student for group in owners.values() if len(group) > 1 for student in group]
 
 
 def _rng(seed: int, student: str) -> np.random.Generator:
@@ -224,7 +281,7 @@ def variant_data(
 
 def variant_yaml(data: dict[str, Any]) -> str:
     """A problem file in the style of problems/a4.yaml: flow lists, one matrix row a line."""
-    lines = [f"name: {json.dumps(data['name'])}", "network:"]
+    lines = [f"name: {yaml_string(data['name'])}", "network:"]
     network = data["network"]
     lines.append(f"  input: {network['input']}")
     lines.append("  layers:")
@@ -250,17 +307,33 @@ def variant_yaml(data: dict[str, Any]) -> str:
 
 
 def generate(
-    problem: Problem, students: Sequence[str], seed: int, out: str | Path
+    problem: Problem,
+    students: Sequence[str],
+    seed: int,
+    out: str | Path,
+    *,
+    force: bool = False,
 ) -> list[Variant]:
-    """Write every student's variant, blank sheet and keys, and the index; return them."""
+    """Write every student's variant, blank sheet and keys, and the index; return them.
+
+    Refuses (before writing anything) an ``out`` that already holds variants unless
+    ``force``, and any student folder or file there that is a symbolic link.
+    """
     out = Path(out)
-    variants = [make_variant(problem, seed, student) for student in students]
+    folders = student_folders(students)
+    check_out_folder(out, list(folders.values()), force=force)
+    variants = [
+        dataclasses.replace(make_variant(problem, seed, student), folder=folders[student])
+        for student in students
+    ]
     index = io.StringIO()
     writer = csv.writer(index, lineterminator="\n")
     writer.writerow(["student", "folder", "problem", "answers", "key_json", "key_tex"])
+    out.mkdir(parents=True, exist_ok=True)
     for v in variants:
         folder = out / v.folder
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(exist_ok=True)
+        _refuse_links(out, v.folder)  # again, just before writing into it
         solution = solve(v.problem)
         reference = f"../{v.folder}/problem.yaml"
         atomic_write(folder / "problem.yaml", variant_yaml(v.data))
@@ -273,3 +346,64 @@ def generate(
         )
     atomic_write(out / "index.csv", index.getvalue())
     return variants
+
+
+def check_out_folder(out: Path, folders: Sequence[str], *, force: bool) -> None:
+    """Why ``out`` may not receive these student folders, as an error; else nothing.
+
+    Earlier variants (an index.csv, or a sub-folder holding a problem.yaml) are kept
+    unless ``force``: their sheets may already be in students' hands. A student folder
+    or a file to be written that is a symbolic link (or not a folder / regular file)
+    is refused even with ``force``: writing through it could land outside ``out``.
+    """
+    if not os.path.lexists(out):
+        return
+    if not out.is_dir():
+        raise NncalcError("--out is not a folder", source=str(out))
+    if not force:
+        earlier = _earlier_variants(out)
+        if earlier is not None:
+            raise NncalcError(
+                f"already holds variants ({earlier}); their sheets may be handed out "
+                "already. Choose another --out, or pass --force to replace them",
+                source=str(out),
+            )
+    _refuse_file(out / "index.csv")
+    for folder in folders:
+        _refuse_links(out, folder)
+
+
+def _earlier_variants(out: Path) -> str | None:
+    """What in ``out`` shows an earlier run: index.csv or a folder with a problem.yaml."""
+    if os.path.lexists(out / "index.csv"):
+        return "index.csv"
+    with os.scandir(out) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            if entry.is_dir(follow_symlinks=False) and os.path.lexists(
+                Path(entry.path) / "problem.yaml"
+            ):
+                return f"{entry.name}/problem.yaml"
+    return None
+
+
+def _refuse_links(out: Path, folder: str) -> None:
+    """An error when the student folder, or a file to be written in it, is a link."""
+    path = out / folder
+    if path.is_symlink():
+        raise NncalcError(
+            "is a symbolic link; nncalc generate does not write through links", source=str(path)
+        )
+    if os.path.lexists(path) and not path.is_dir():
+        raise NncalcError("is in the way of a student folder (not a folder)", source=str(path))
+    for name in STUDENT_FILES:
+        _refuse_file(path / name)
+
+
+def _refuse_file(path: Path) -> None:
+    """An error when ``path`` exists and is a link or anything but a regular file."""
+    if path.is_symlink():
+        raise NncalcError(
+            "is a symbolic link; nncalc generate does not write through links", source=str(path)
+        )
+    if os.path.lexists(path) and not path.is_file():
+        raise NncalcError("is in the way of a file to write (not a regular file)", source=str(path))

@@ -131,7 +131,7 @@ def test_roster_forms(tmp_path: Path) -> None:
     header = tmp_path / "header.csv"
     header.write_text("Name,ID\nAda,a-1\nAlan,a/2\n")
     assert read_roster(header) == ["a-1", "a/2"]
-    assert safe_folder("a/2") == "a_2"
+    assert safe_folder("a/2").startswith("a_2-")  # lost a character: a hash tells it apart
     twice = tmp_path / "twice.csv"
     twice.write_text("id\nx\ny\nx\n")
     with pytest.raises(nncalc.NncalcError, match=r"twice.csv:4: student id 'x' appears twice"):
