@@ -269,9 +269,8 @@ def read_back(runner: CliRunner, out: Path) -> dict[str, tuple[str, str, str]]:
     seen = {}
     for row in rows:
         problem, sheet = out / row["problem"], out / row["answers"]
-        result = runner.invoke(
-            app, ["verify", "--problem", str(problem), str(sheet), "--format", "json"]
-        )
+        # --variants: the index maps the sheet's folder back to its student's id
+        result = runner.invoke(app, ["verify", "--variants", str(out), str(sheet), "-f", "json"])
         graded = json.loads(result.stdout)
         assert graded.get("error") is None, graded
         seen[row["student"]] = (row["folder"], graded["student"], nncalc.load_problem(problem).name)
