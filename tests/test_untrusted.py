@@ -97,7 +97,7 @@ hostile_sheets = st.one_of(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(content=hostile_sheets, name=file_names)
 def test_a_hostile_sheet_changes_no_other_grade_and_reaches_no_output_raw(
