@@ -22,9 +22,9 @@ share a folder (田中 and 山田 are ``__-<hash>`` each). Ids and names are wri
 nncalc reads them back exactly, whatever they hold. An ``out`` that already holds
 variants is refused unless ``force``, and nothing is written through a symbolic link.
 
-Because a sheet names its problem as ``../<folder>/problem.yaml``, filled sheets can
-be collected into any sibling folder (``out/submissions/``) and graded there with
-``nncalc verify out/submissions/``: each against its own variant.
+Filled sheets are collected as ``<student>.yaml`` or ``<student>/answers.yaml`` and
+graded with ``nncalc verify out/submissions/ --variants out/``: each against the variant
+that ``index.csv`` gives its student (a sheet's own ``problem:`` line is only a claim).
 """
 
 from __future__ import annotations
