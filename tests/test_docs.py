@@ -92,26 +92,29 @@ def test_limit_help_names_every_limit(runner: CliRunner) -> None:
     assert "max_steps" in names
 
 
-def test_shell_completion_is_offered_and_completes(runner: CliRunner) -> None:
+def test_shell_completion_is_offered_and_completes() -> None:
+    """--install-completion installs the script the shell's protocol prints (source_bash);
+    with it, tab completes commands and options. Run as the shell runs it: a process."""
     import subprocess
     import sys
 
-    script = runner.invoke(app, ["--show-completion", "bash"])
-    assert script.exit_code == 0 and "_nncalc_completion()" in script.stdout
-    words = {"solve": "nncalc so", "--format": "nncalc solve problems/a4.yaml --for"}
-    for expected, line in words.items():
+    def complete(**env: str) -> str:
         done = subprocess.run(
             [sys.executable, "-m", "nncalc"],
-            env={
-                "_NNCALC_COMPLETE": "complete_bash",
-                "COMP_WORDS": line,
-                "COMP_CWORD": str(len(line.split()) - 1),
-            },
+            env=env,
             capture_output=True,
             text=True,
             timeout=60,
+            stdin=subprocess.DEVNULL,
         )
-        assert done.stdout.split() == [expected], done.stderr
+        return done.stdout
+
+    assert "_nncalc_completion()" in complete(_NNCALC_COMPLETE="source_bash")
+    words = {"solve": "nncalc so", "--format": "nncalc solve problems/a4.yaml --for"}
+    for expected, line in words.items():
+        cword = str(len(line.split()) - 1)
+        out = complete(_NNCALC_COMPLETE="complete_bash", COMP_WORDS=line, COMP_CWORD=cword)
+        assert out.split() == [expected], line
 
 
 @pytest.mark.parametrize(
