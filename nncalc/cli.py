@@ -98,6 +98,7 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a Unix tool whose reader went away
 
 #: The option of each library argument an error may name: the CLI speaks of its options.
 OPTION_OF_ARGUMENT = {
+    "out": "--output",
     "visibility": "--visibility",
     "limits": "--limit",
     "steps": "--steps",
@@ -500,8 +501,8 @@ def template(
 @app.command(
     epilog=(
         "Examples:\n\n"
-        "  nncalc generate problems/a4.yaml --roster roster.csv --seed 2024 --out variants/\n\n"
-        "  nncalc generate problems/a4.yaml --count 30 --seed 2024 --out variants/\n\n"
+        "  nncalc generate problems/a4.yaml --roster roster.csv --seed 2024 -o variants/\n\n"
+        "  nncalc generate problems/a4.yaml --count 30 --seed 2024 -o variants/\n\n"
         "Then collect the filled sheets in variants/submissions/ and run "
         "nncalc verify variants/submissions/ --variants variants/: each is graded against "
         "its own variant."
@@ -509,7 +510,15 @@ def template(
 )
 def generate(
     problem: Annotated[Path, typer.Argument(help="Problem file (YAML).", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the variants into.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            "--out",
+            help="Folder to write the variants into (--out is the same option).",
+        ),
+    ],
     roster: Annotated[
         Path | None,
         typer.Option("--roster", help="CSV of students: a student/id column, or the first."),

@@ -359,14 +359,15 @@ def check_out_folder(out: Path, folders: Sequence[str], *, force: bool) -> None:
     if not os.path.lexists(out):
         return
     if not out.is_dir():
-        raise NncalcError("--out is not a folder", source=str(out))
+        raise NncalcError("not a folder", source=str(out), argument="out")
     if not force:
         earlier = _earlier_variants(out)
         if earlier is not None:
             raise NncalcError(
                 f"already holds variants ({earlier}); their sheets may be handed out "
-                "already. Choose another --out, or pass --force to replace them",
+                "already. Choose another folder, or replace them with force",
                 source=str(out),
+                argument="out",
             )
     _refuse_file(out / "index.csv")
     for folder in folders:

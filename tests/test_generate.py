@@ -142,3 +142,14 @@ def test_generate_needs_exactly_one_of_roster_and_count(runner: CliRunner, tmp_p
     result = runner.invoke(app, ["generate", str(A4), "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert result.stderr == "error: give exactly one of --roster FILE or --count N\n"
+
+
+def test_generate_names_its_folder_option_as_the_other_commands_do(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """--output / -o, as in solve, verify, template and schema (--out still works)."""
+    for option in ("--output", "-o", "--out"):
+        out = tmp_path / option.strip("-")
+        result = runner.invoke(app, ["generate", str(A4), option, str(out), "--count", "1"])
+        assert result.exit_code == 0, result.stderr
+        assert (out / "index.csv").is_file()

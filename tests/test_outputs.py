@@ -195,8 +195,8 @@ def test_generate_keeps_an_earlier_runs_keys_unless_force(
     code, printed, err = gen(runner, out, "--count", "2", "--seed", "2")
     assert (code, printed) == (2, "")
     assert err == (
-        f"error: {out}: already holds variants (index.csv); their sheets may be handed out "
-        "already. Choose another --out, or pass --force to replace them\n"
+        f"error: {out}: --output: already holds variants (index.csv); their sheets may be "
+        "handed out already. Choose another folder, or replace them with force\n"
     )
     assert tree(out) == before
     code, _, err = gen(runner, out, "--count", "2", "--seed", "2", "--force")
