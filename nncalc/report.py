@@ -468,15 +468,24 @@ def _csv_number(value: float) -> str:
 
 
 def to_csv(results: list[StudentResult]) -> str:
+    """A gradebook: a row per sheet, its problem, a column of points per graded quantity.
+
+    A sheet that could not be graded has no score (an empty cell, which a gradebook
+    import leaves alone), not 0, which it would record as a grade.
+    """
     # A column for each quantity that carries points (not for ungraded or unknown names).
     graded = {item.name for result in results for item in result.items if item.max_points}
     names = [name for name in _labels(results) if name in graded]
-    rows: list[list[Any]] = [["student", "file", *names, "score", "max_score", "error", "warning"]]
+    head = ["student", "file", "problem", *names, "score", "max_score", "error", "warning"]
+    rows: list[list[Any]] = [head]
     for result in results:
         warning = "; ".join(result.warnings)
+        problem = result.problem or ""
         if result.error is not None:
             blank = [""] * len(names)
-            rows.append([result.student, result.file, *blank, 0, "", result.error, warning])
+            rows.append(
+                [result.student, result.file, problem, *blank, "", "", result.error, warning]
+            )
             continue
         points: dict[str, float] = {}
         for item in result.items:
@@ -485,6 +494,7 @@ def to_csv(results: list[StudentResult]) -> str:
             [
                 result.student,
                 result.file,
+                problem,
                 *[_csv_number(points[name]) if name in points else "" for name in names],
                 _csv_number(result.score),
                 _csv_number(result.max_score),

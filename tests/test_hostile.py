@@ -109,8 +109,8 @@ def test_a_missing_answers_file_is_an_error_row(runner: CliRunner, tmp_path: Pat
     result = runner.invoke(app, ["verify", str(missing), "--problem", str(A4), "-f", "csv"])
     assert result.exit_code == 2
     assert result.stdout.splitlines() == [
-        "student,file,score,max_score,error,warning",  # no graded quantity: no quantity columns
-        f"nope,{missing},0,,{missing}: no such file,",
+        "student,file,problem,score,max_score,error,warning",  # no graded quantity: no columns
+        f"nope,{missing},,,,{missing}: no such file,",  # no score: it was not graded
     ]
 
 

@@ -153,12 +153,14 @@ def test_summary_without_graded_files() -> None:
 def test_csv_gradebook() -> None:
     text = render_results(klass(), "csv")
     assert text == (
-        "student,file,A1,dW1,L,score,max_score,error,warning\n"
-        "alice,answers/alice.yaml,1,2,1,4,4,,\n"
-        "bob,answers/bob.yaml,1,0,1,2,4,,\n"
-        "carol,answers/carol.yaml,0,0,0,0,4,,\n"
-        'dave,answers/dave.yaml,,,,0,,"answers/dave.yaml:2: dW1: expected a list, got ""x""",\n'
-        "erin,answers/erin.yaml,1,2,0,3,4,,\n"
+        "student,file,problem,A1,dW1,L,score,max_score,error,warning\n"
+        "alice,answers/alice.yaml,problems/a4.yaml,1,2,1,4,4,,\n"
+        "bob,answers/bob.yaml,problems/a4.yaml,1,0,1,2,4,,\n"
+        "carol,answers/carol.yaml,problems/a4.yaml,0,0,0,0,4,,\n"
+        # not graded: no score at all (a gradebook records a 0 as a grade)
+        "dave,answers/dave.yaml,problems/a4.yaml,,,,,,"
+        '"answers/dave.yaml:2: dW1: expected a list, got ""x""",\n'
+        "erin,answers/erin.yaml,problems/a4.yaml,1,2,0,3,4,,\n"
     )
 
 
@@ -168,9 +170,9 @@ def test_csv_columns_in_order_first_seen_and_full_precision() -> None:
         "b, jr.", "b.yaml", items=[item("A1", "wrong", 0.0, 1.0), item("L", "wrong", 0.0, 0.5)]
     )
     assert render_results([first, second], "csv") == (
-        "student,file,L,A1,score,max_score,error,warning\n"
-        "a,a.yaml,0.3333333333333333,,0.3333333333,0.3333333333,,\n"  # scores: 10 decimals
-        '"b, jr.",b.yaml,0,0,0,1.5,,\n'
+        "student,file,problem,L,A1,score,max_score,error,warning\n"
+        "a,a.yaml,,0.3333333333333333,,0.3333333333,0.3333333333,,\n"  # scores: 10 decimals
+        '"b, jr.",b.yaml,,0,0,0,1.5,,\n'
     )
 
 
