@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from nncalc.errors import NncalcError
-from nncalc.yamlio import MAX_FILE_BYTES, load_yaml_file
+from nncalc.yamlio import MAX_FILE_BYTES, load_yaml_file, shown_path
 
 _KEYS = ("problem", "student", "answers")
 
@@ -84,7 +84,7 @@ def read_sheet(
         raise doc.error("answers", "expected a mapping of quantity names to numbers")
     declared = None if student is None else str(student)
     sheet = AnswerSheet(
-        str(path),
+        shown_path(path),
         declared if declared is not None else Path(path).stem,
         None if claim is None else Path(os.path.normpath(Path(path).parent / claim)),
         claim=claim,

@@ -494,7 +494,11 @@ def template(
         loaded = load_problem(problem)
         target = _to_file(output)
         where = target.parent if target is not None else Path.cwd()
-        reference = Path(os.path.relpath(problem.resolve(), where.resolve())).as_posix()
+        reference = (
+            None
+            if str(problem) == "-"  # from standard input: no path to name
+            else Path(os.path.relpath(problem.resolve(), where.resolve())).as_posix()
+        )
         _write(answer_template(loaded, reference, with_equations=with_equations), output)
 
 

@@ -51,6 +51,7 @@ from nncalc.sources import (
     identity,
 )
 from nncalc.validate import NUMBER_TEXT, drop_leading_ones
+from nncalc.yamlio import shown_path
 
 Values = dict[str, Any]
 #: A classic slip: the hint that names it, and the value it gives from the student's values.
@@ -661,9 +662,9 @@ def _grade_entry(
 
     path = entry.path
     student = source.student_of(identity(path)) if by_location else path.stem
-    result = StudentResult(student, str(path))
+    result = StudentResult(student, shown_path(path))
     if entry.error is not None:
-        result.error = str(NncalcError(entry.error, source=str(path)))
+        result.error = str(NncalcError(entry.error, source=shown_path(path)))
         return None, result
     sheet, warnings = None, []
     try:

@@ -36,7 +36,7 @@ from nncalc.vocabulary import (
     TOP_KEYS,
     Phase,
 )
-from nncalc.yamlio import Document, load_yaml_file
+from nncalc.yamlio import STDIN, Document, load_yaml_file
 
 if TYPE_CHECKING:
     import numpy as np
@@ -173,7 +173,7 @@ def load_problem(path: str | Path, *, limits: Limits | None = None) -> Problem:
     doc = load_yaml_file(path, max_bytes=limits.max_file_bytes)
     problem = problem_from_document(doc, limits=limits)
     if not problem.raw.get("name"):
-        problem.name = Path(path).stem
+        problem.name = "stdin" if str(path) == STDIN else Path(path).stem
     return problem
 
 

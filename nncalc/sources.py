@@ -22,7 +22,7 @@ from pathlib import Path
 
 from nncalc.answers import AnswerSheet
 from nncalc.errors import NncalcError
-from nncalc.yamlio import read_text
+from nncalc.yamlio import STDIN, read_text
 
 SHEET_SUFFIXES = (".yaml", ".yml")
 #: A file with one of these names is named after its folder (generate's layout: s001/answers.yaml).
@@ -33,6 +33,8 @@ SELF_CHECK_NOTE = "self-check: graded against the problem the sheet names; not a
 def identity(path: str | Path) -> str:
     """The student a sheet belongs to: its file's stem, or its folder's name for answers.yaml."""
     path = Path(path)
+    if str(path) == STDIN:
+        return "stdin"
     if path.name in FOLDER_NAMED:
         return Path(os.path.abspath(path)).parent.name
     return path.stem

@@ -20,7 +20,7 @@ def _blank(shape: tuple[int, ...]) -> str:
 
 def answer_template(
     problem: Problem,
-    problem_ref: str,
+    problem_ref: str | None,
     student: str | None = None,
     *,
     with_equations: bool = False,
@@ -28,7 +28,8 @@ def answer_template(
     """The YAML of an answers file with every quantity set to nulls of the right shape.
 
     ``problem_ref`` is the problem's path as the answers file should name it
-    (relative to where the answers file will be).  Each slot's comment gives its points
+    (relative to where the answers file will be), None when it has none (read from
+    standard input).  Each slot's comment gives its points
     and what the quantity is (∂L/∂W2, f1'(Z1)); its equation is half the answer, so only
     ``with_equations`` (the instructor's own key) shows it.
     """
@@ -37,10 +38,12 @@ def answer_template(
     rubric = problem.rubric
     phases = {"forward": "Forward pass", "backward": "Backpropagation", "update": "Update"}
     lines = [
-        f"# Answer sheet for: {yaml_comment(problem.name or problem_ref)}",
+        f"# Answer sheet for: {yaml_comment(problem.name or problem_ref or 'a problem')}",
         "# Replace each null with your number; leave null what you do not answer.",
         f"# Graded to {rubric.tolerance.describe()}; points per quantity in the comments.",
-        f"problem: {yaml_string(problem_ref)}",
+        f"problem: {yaml_string(problem_ref)}"
+        if problem_ref is not None
+        else "problem: null   # the problem file's path",
         f"student: {yaml_string(student)}" if student else "student: null   # your student id",
         "answers:",
     ]

@@ -58,6 +58,8 @@ def read_text(
     refused before a byte is read, and its size is checked before reading (``/dev/zero``
     never ends).  Messages name the path and the problem, never the file's bytes.
     """
+    if str(path) == STDIN:
+        return _read_stdin(display or STDIN_NAME, max_bytes)
     shown = display or str(path)
     try:
         raw = _read_regular(path, shown, max_bytes)
@@ -68,6 +70,31 @@ def read_text(
     except OSError as exc:
         reason = _OS_REASONS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
         raise NncalcError(f"cannot read: {reason}", source=shown) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NncalcError(
+            f"not UTF-8 text (byte {exc.start} is 0x{raw[exc.start]:02x})", source=shown
+        ) from None
+
+
+#: The path that means standard input (``nncalc solve -``), and how messages name it.
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+
+
+def shown_path(path: str | Path) -> str:
+    """A path as messages and results name it: standard input as <stdin>."""
+    return STDIN_NAME if str(path) == STDIN else str(path)
+
+
+def _read_stdin(shown: str, max_bytes: int) -> str:
+    """Standard input, at most ``max_bytes`` of UTF-8 (a pipe's size is not known ahead)."""
+    import sys
+
+    raw = sys.stdin.buffer.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise NncalcError(f"file too large (limit {max_bytes} bytes)", source=shown)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -306,5 +333,5 @@ def load_yaml_file(
     path: str | Path, *, display: str | None = None, max_bytes: int = MAX_FILE_BYTES
 ) -> Document:
     """Read and parse a YAML file; every failure is an :class:`NncalcError`."""
-    shown = display or str(path)
+    shown = display or shown_path(path)
     return parse_yaml(read_text(path, display=shown, max_bytes=max_bytes), shown)

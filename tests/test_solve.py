@@ -381,3 +381,22 @@ def test_a_format_the_extension_contradicts_is_refused(runner: CliRunner, tmp_pa
         "give one of them, or a file name that agrees\n"
     )
     assert not target.exists()
+
+
+def test_a_dash_reads_standard_input(runner: CliRunner, a4: Path) -> None:
+    """`cat problem.yaml | nncalc solve -`, `cat answers.yaml | nncalc verify -`."""
+    solved = runner.invoke(app, ["solve", "-", "-f", "json"], input=a4.read_text())
+    assert solved.exit_code == 0, solved.stderr
+    assert json.loads(solved.stdout)["values"]["Z1"] == pytest.approx([1.35, 0.35, 0.6])
+    sheet = (SHEETS / "mistake_bias.yaml").read_text()
+    graded = runner.invoke(app, ["verify", "-", "--problem", str(a4), "-f", "json"], input=sheet)
+    assert graded.exit_code == 1  # not full marks: the bias slip
+    row = json.loads(graded.stdout)
+    assert (row["student"], row["file"], row["score"]) == ("stdin", "<stdin>", 9.5)
+    blank = runner.invoke(app, ["template", "-"], input=a4.read_text())
+    assert "problem: null   # the problem file's path" in blank.stdout.splitlines()
+    bad = runner.invoke(app, ["solve", "-"], input="x")
+    assert (bad.exit_code, bad.stderr) == (
+        2,
+        "error: <stdin>: expected a mapping of keys for the file, got string 'x'\n",
+    )
