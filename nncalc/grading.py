@@ -58,7 +58,9 @@ class _World:
     refuse follow-through to what builds on a value (each holds the reason, "" if none):
     ``zeros``, an answer of all zeros upstream (it stays refused all the way down), and
     ``unpaid``, a wrong answer worth no points upstream (until a graded answer has paid
-    for the mistake).
+    for the mistake). ``charged`` holds the mistakes already paid for, each once: an
+    unpaid reason once a graded item has lost its points to it, and the hint of a named
+    slip once a graded item has lost its points to that slip.
     """
 
     values: Values
@@ -66,12 +68,17 @@ class _World:
     zeros: dict[str, str] = field(default_factory=dict)
     unpaid: dict[str, str] = field(default_factory=dict)
     answered: set[str] = field(default_factory=set)
+    charged: set[str] = field(default_factory=set)
 
     def upstream_off(self, inputs: list[str]) -> bool:
         return any(self.off.get(i, False) for i in inputs)
 
     def upstream(self, reasons: dict[str, str], inputs: list[str]) -> str:
         return next((reasons[i] for i in inputs if reasons.get(i)), "")
+
+    def upstream_unpaid(self, inputs: list[str]) -> str:
+        """The first mistake upstream that no graded answer has paid for yet."""
+        return next((r for i in inputs if (r := self.unpaid.get(i)) and r not in self.charged), "")
 
     def follow(self, name: str, value: Any, inputs: list[str], off: bool = False) -> None:
         """A step the student skipped: it is what follows from their earlier values."""
@@ -234,9 +241,13 @@ class Grader:
             item.wrong_entries = np.argwhere(~passes).tolist()
         upstream_off = world.upstream_off(inputs)
         upstream_zeros = world.upstream(world.zeros, inputs)
-        upstream_block = upstream_zeros or world.upstream(world.unpaid, inputs)
+        upstream_unpaid = world.upstream_unpaid(inputs)
+        upstream_block = upstream_zeros or upstream_unpaid
         # Follows from the student's own earlier values (computed only when needed):
         consistent = all_pass or self._passes(answer, name, self._recompute(name, world.values))
+        # A named slip already charged at an earlier graded item is carried forward here.
+        slip = None if consistent else self._hint(name, answer, False, world, expected)
+        recharged = slip is not None and slip in world.charged
         if (
             all_pass
             or (consistent and not upstream_off)
@@ -246,7 +257,9 @@ class Grader:
         elif consistent and upstream_block:
             item.verdict = "wrong"
             item.hint = upstream_block
-        elif consistent and rubric.follow_through > 0:
+            if item.max_points and not upstream_zeros:
+                world.charged.add(upstream_unpaid)  # paid here, once
+        elif (consistent or recharged) and rubric.follow_through > 0:
             item.verdict = "follow_through"
             item.points = round(item.max_points * rubric.follow_through, 10)
         elif consistent:
@@ -256,7 +269,11 @@ class Grader:
             item.verdict = "wrong"
             if rubric.partial:
                 item.points = round(item.max_points * float(passes.mean()), 10)
-            item.hint = self._hint(name, answer, False, world, expected)
+            item.hint = slip
+            if slip is not None and item.max_points:
+                world.charged.add(slip)
+        if recharged and item.verdict == "follow_through":
+            item.hint = f"the same mistake as before, carried forward: {slip}"
         if item.verdict == "correct":
             item.wrong_entries = []  # e.g. rounding carried forward: nothing to mark
         off = item.verdict != "correct"
@@ -265,10 +282,15 @@ class Grader:
             zeros = upstream_zeros
             if not zeros and not answer.any() and self.expected_nonzero[name]:
                 zeros = f"no follow-through credit: it builds on {name}, all zeros"
-            if not item.max_points:  # a mistake here costs nothing: it must not carry forward
-                unpaid = world.upstream(world.unpaid, inputs) or (
+            # A new mistake here costs nothing: it must not carry forward unpaid. A step
+            # carried forward from earlier answers (or a slip already charged) is no new one.
+            new_mistake = not (consistent or recharged)
+            if not item.max_points:
+                unpaid = world.upstream_unpaid(inputs) or (
                     f"no follow-through credit: it builds on your {name}, which is wrong "
                     "and carries no points of its own"
+                    if new_mistake
+                    else ""
                 )
         world.answer(name, self.network.internal(name, answer), off, zeros, unpaid)
         world.answered.add(name)

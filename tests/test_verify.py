@@ -281,22 +281,22 @@ UNPAID = (
 
 def test_delta_sign_flipped_is_named_on_delta2_and_paid_for_once() -> None:
     # δ2 is worth 0 points in a4: its mistake must not be carried forward for free (it
-    # would earn 10/10 with every gradient's sign flipped). The first graded steps built
-    # on it pay for it; what builds on those follows through.
+    # would earn 10/10 with every gradient's sign flipped). The first graded step built
+    # on it pays for it, once (issue 12, rule 2); everything after follows through.
     result = grade("mistake_delta_sign.yaml")
     delta2 = item_of(result, "delta2")
     assert (delta2.verdict, delta2.points, delta2.max_points) == ("wrong", 0.0, 0.0)
     assert delta2.hint == "sign flipped: δ = y − ŷ instead of ŷ − y"
     assert delta2.wrong_entries == [[0], [1]]
-    paying = ["dW2", "db2", "dA1"]
+    paying = ["dW2"]
     assert {n: (verdicts(result)[n], item_of(result, n).hint) for n in paying} == {
         n: (("wrong", 0.0), UNPAID.format("delta2")) for n in paying
     }
-    later = ["delta1", "dW1", "db1", *UPDATES]
+    later = ["db2", "dA1", "delta1", "dW1", "db1", *UPDATES]
     assert {n: verdicts(result)[n] for n in later} == {
         n: ("follow_through", A4_POINTS[n]) for n in later
     }
-    assert (result.score, result.max_score, result.full_marks) == (8.5, 10.0, False)
+    assert (result.score, result.max_score, result.full_marks) == (9.5, 10.0, False)
 
 
 def test_delta_sign_flipped_costs_the_same_when_delta2_is_not_written(tmp_path: Path) -> None:
@@ -307,12 +307,10 @@ def test_delta_sign_flipped_costs_the_same_when_delta2_is_not_written(tmp_path: 
     sheet.write_text(yaml.safe_dump(data, allow_unicode=True))
     result = grade_file(sheet, {})
     assert {n: v[0] for n, v in verdicts(result).items() if v[0] != "correct"} == {
-        "dW2": "wrong",
-        "db2": "wrong",
-        "dA1": "wrong",
-        **dict.fromkeys(["delta1", "dW1", "db1", *UPDATES], "follow_through"),
+        "dW2": "wrong",  # charged once (issue 12, rule 2)
+        **dict.fromkeys(["db2", "dA1", "delta1", "dW1", "db1", *UPDATES], "follow_through"),
     }
-    assert result.score == 8.5
+    assert result.score == 9.5
 
 
 def test_delta_sign_flipped_is_named_on_db2_when_delta2_is_not_written(tmp_path: Path) -> None:

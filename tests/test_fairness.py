@@ -1,0 +1,157 @@
+"""Issue 12, fair verdicts: sheets a student would hand in, graded through `nncalc verify`.
+
+Each sheet is built the way a student computes it: step by step, every written value
+rounded to 4 decimals and carried forward, with one slip in one place. The fair points
+were decided as a careful TA would mark the sheet (course rule: "correct for the first
+three decimal points"; a4 is worth 10) before the grader was run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from nncalc.cli import app
+from nncalc.expr import Evaluation
+from nncalc.grading import Grader
+from nncalc.problem import load_problem
+
+ROOT = Path(__file__).resolve().parent.parent
+A4 = ROOT / "problems" / "a4.yaml"
+Values = dict[str, Any]
+Slip = Callable[[Any, Values], Any]  # (network, the student's values so far) → their value
+
+#: What each a4 sheet below writes: every quantity of the template.
+EVERY_STEP = [
+    "Z1", "A1", "Z2", "A2", "loss", "delta2", "dW2", "db2", "dA1", "fprime1",
+    "delta1", "dW1", "db1", "W1_new", "b1_new", "W2_new", "b2_new",
+]  # fmt: skip
+#: The same sheet without the ungraded steps (δ2, f′(Z1), the loss).
+GRADED_ONLY = [n for n in EVERY_STEP if n not in ("loss", "delta2", "fprime1")]
+
+
+def student_sheet(
+    problem: Path, slips: dict[str, Slip], written: list[str], decimals: int = 4
+) -> dict[str, Any]:
+    """The answers a student writes: each step from their own rounded earlier values."""
+    network = Grader(load_problem(problem)).network
+    world = network.given()
+    answers: dict[str, Any] = {}
+    for _, name in network.plan():
+        value = slips[name](network, world) if name in slips else network.compute(name, world)
+        shown = np.round(np.asarray(network.shown(name, value), dtype=float), decimals)
+        world[name] = network.internal(name, shown)
+        if name in written:
+            answers[name] = shown.tolist()
+    return answers
+
+
+def verify(tmp_path: Path, answers: dict[str, Any], problem: Path = A4) -> dict[str, Any]:
+    """`nncalc verify --problem … --format json` on the sheet; its one JSON line."""
+    path = tmp_path / "sheet.yaml"
+    path.write_text(yaml.safe_dump({"student": "s", "answers": answers}, allow_unicode=True))
+    result = CliRunner().invoke(
+        app, ["verify", str(path), "--problem", str(problem), "--format", "json"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    line: dict[str, Any] = json.loads(result.stdout.splitlines()[0])
+    return line
+
+
+def by_name(line: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {item["name"]: item for item in line["items"]}
+
+
+def verdicts(line: dict[str, Any]) -> dict[str, str]:
+    return {item["name"]: item["verdict"] for item in line["items"]}
+
+
+# -- classic slips, as the student makes them ----------------------------------------
+
+
+def no_bias_z1(net: Any, w: Values) -> Any:
+    return w["W1"] @ w["A0"]
+
+
+def degrees_h(net: Any, w: Values) -> Any:
+    return net.compute("A1", w, Evaluation(degrees=True))
+
+
+def degrees_fprime(net: Any, w: Values) -> Any:
+    return net.activation(1).derivative(w["Z1"], Evaluation(degrees=True))
+
+
+def flipped_delta2(net: Any, w: Values) -> Any:
+    return -net.compute("delta2", w)
+
+
+def plus_update(param: str) -> Slip:
+    """W + α·∇: with δ = y − ŷ this is the right update."""
+    return lambda net, w: w[param] + 0.001 * w[f"d{param}"]
+
+
+# ---------------------------------------------------------------------------
+# Rule 1: showing work never costs points
+
+
+@pytest.mark.parametrize("written", [EVERY_STEP, GRADED_ONLY], ids=["shows work", "graded only"])
+def test_rule1_bias_left_out_costs_z1_only_with_or_without_ungraded_steps(
+    tmp_path: Path, written: list[str]
+) -> None:
+    # Fair: Z1 wrong (−0.5); everything after is carried forward correctly: 9.5/10.
+    line = verify(tmp_path, student_sheet(A4, {"Z1": no_bias_z1}, written))
+    assert line["score"] == 9.5
+    items = by_name(line)
+    assert items["Z1"]["verdict"] == "wrong"
+    assert items["Z1"]["hint"].startswith("the bias b1 seems left out")
+    later = [n for n in GRADED_ONLY if n != "Z1" and not n.endswith("_new")]
+    assert {n: items[n]["verdict"] for n in later} == dict.fromkeys(later, "follow_through")
+
+
+@pytest.mark.parametrize("written", [EVERY_STEP, GRADED_ONLY], ids=["shows work", "graded only"])
+def test_rule1_degrees_costs_h_once_even_with_f_prime_in_degrees(
+    tmp_path: Path, written: list[str]
+) -> None:
+    # Fair: H in degrees (−1); f′(Z1) in degrees too is the same slip, not a new one: 9/10.
+    slips = {"A1": degrees_h, "fprime1": degrees_fprime}
+    line = verify(tmp_path, student_sheet(A4, slips, written))
+    assert line["score"] == 9.0
+    items = by_name(line)
+    assert items["A1"]["hint"] == "sin/cos evaluated in degrees; use radians"
+    assert items["delta1"]["verdict"] == "follow_through"
+
+
+def test_rule1_ungraded_slip_is_still_charged_once(tmp_path: Path) -> None:
+    # A slip made only in an ungraded step (δ2 sign) must cost something downstream.
+    line = verify(tmp_path, student_sheet(A4, {"delta2": flipped_delta2}, EVERY_STEP))
+    assert line["score"] < 10
+
+
+# ---------------------------------------------------------------------------
+# Rule 2: a mistake is charged once
+
+
+@pytest.mark.parametrize("written", [EVERY_STEP, GRADED_ONLY], ids=["shows δ2", "skips δ2"])
+def test_rule2_sign_convention_with_plus_update_is_charged_once(
+    tmp_path: Path, written: list[str]
+) -> None:
+    # δ = y − ŷ, then W + α·δHᵀ: the final weights are exactly right. Fair: the sign
+    # convention costs the first graded item it shows in (dW2, −0.5): 9.5/10.
+    slips: dict[str, Slip] = {"delta2": flipped_delta2}
+    slips |= {f"{p}_new": plus_update(p) for p in ("W1", "b1", "W2", "b2")}
+    line = verify(tmp_path, student_sheet(A4, slips, written))
+    assert line["score"] == 9.5
+    items = by_name(line)
+    assert items["dW2"]["verdict"] == "wrong"
+    assert "sign" in items["dW2"]["hint"] or "your delta2" in items["dW2"]["hint"]
+    for name in ("db2", "dA1", "delta1", "dW1", "db1"):
+        assert items[name]["verdict"] == "follow_through", name
+    for name in ("W1_new", "b1_new", "W2_new", "b2_new"):
+        assert items[name]["verdict"] == "correct", name
