@@ -336,14 +336,13 @@ class Grader:
             if self._matches(answer, name, partial(slip, world)):
                 return hint
         # A slip in a step the student did not write down shows first in this one
-        # (δ1 = W2ᵀδ2 ⊙ f'(H) with f' never written; db2 from a δ2 of the wrong sign).
-        for step in self.inputs[name]:
-            if step in state.answered:
-                continue
+        # (δ1 = W2ᵀδ2 ⊙ f'(H) with f' never written; db2 from a δ2 of the wrong sign),
+        # also through a chain of unwritten steps (an rnn's δ_t from an unwritten ∂L/∂ŷ).
+        for step in self._unwritten_upstream(name, state.answered):
             for hint, slip in self._slips(step):
 
                 def slipped(step: str = step, slip: Callable[[Values], Any] = slip) -> Any:
-                    return self.network.compute(name, {**world, step: slip(world)})
+                    return self._recompute_after(step, name, {**world, step: slip(world)}, state)
 
                 if self._matches(answer, name, slipped):
                     return hint
@@ -360,6 +359,26 @@ class Grader:
                         f"a misplaced decimal point: the answer is 10^{power} times the right value"
                     )
         return None
+
+    def _unwritten_upstream(self, name: str, answered: set[str]) -> list[str]:
+        """The steps the student skipped that this one builds on, directly or through other
+        skipped steps, nearest first."""
+        found: list[str] = []
+        frontier = [s for s in self.inputs[name] if s in self.inputs and s not in answered]
+        while frontier:
+            step = frontier.pop(0)
+            if step not in found:
+                found.append(step)
+                frontier += [s for s in self.inputs[step] if s in self.inputs and s not in answered]
+        return found
+
+    def _recompute_after(self, step: str, name: str, world: Values, state: _World) -> Any:
+        """``name`` from a world where ``step`` changed: the skipped steps between follow."""
+        order = self.names
+        for between in order[order.index(step) + 1 : order.index(name)]:
+            if between not in state.answered:
+                world[between] = self.network.compute(between, world)
+        return self.network.compute(name, world)
 
     def _matches(self, answer: np.ndarray, name: str, candidate: Callable[[], Any]) -> bool:
         try:
@@ -421,6 +440,15 @@ class Grader:
                 )
         if quantity == "dA" and i == p.depth:
             slips.append(("sign flipped in ∂L/∂ŷ", lambda w: -net.compute(name, w)))
+        if (quantity == "loss" or (quantity == "dA" and i == p.depth)) and p.recurrent:
+            steps = net.time_steps  # L = Σ_t L_t, not (1/T)·Σ_t L_t
+            if steps > 1:
+                slips.append(
+                    (
+                        f"the loss averaged over the {steps} time steps instead of summed",
+                        lambda w: net.compute(name, w) / steps,
+                    )
+                )
         sgd = p.optimizer.name == "sgd"
         if sgd and quantity.endswith("_new") and param_of(name) not in p.frozen:
             param, rate = param_of(name), p.learning_rate

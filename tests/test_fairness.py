@@ -155,3 +155,28 @@ def test_rule2_sign_convention_with_plus_update_is_charged_once(
         assert items[name]["verdict"] == "follow_through", name
     for name in ("W1_new", "b1_new", "W2_new", "b2_new"):
         assert items[name]["verdict"] == "correct", name
+
+
+RNN = ROOT / "problems" / "rnn.yaml"
+
+
+def averaged(name: str) -> Slip:
+    """The loss averaged over the T = 3 time steps, and its gradient with it."""
+    return lambda net, w: net.compute(name, w) / 3
+
+
+@pytest.mark.parametrize("writes_dA2", [True, False], ids=["writes ∂L/∂ŷ", "skips ∂L/∂ŷ"])
+def test_rule2_rnn_loss_averaged_over_time_is_charged_at_the_loss_only(
+    tmp_path: Path, writes_dA2: bool
+) -> None:
+    # Fair: the loss (1 pt) is wrong; every δ follows from that same choice: 12/13.
+    graded = ["A1_t1", "A1_t2", "A1_t3", "A2", "loss", "delta1_t3", "delta1_t2", "delta1_t1"]
+    written = [*graded, "dWx1", "dWh1", "db1", *(["dA2"] if writes_dA2 else [])]
+    sheet = student_sheet(RNN, {"loss": averaged("loss"), "dA2": averaged("dA2")}, written)
+    line = verify(tmp_path, sheet, RNN)
+    assert (line["score"], line["max_score"]) == (12.0, 13.0)
+    items = by_name(line)
+    assert items["loss"]["verdict"] == "wrong"
+    assert "averaged over the 3 time steps" in items["loss"]["hint"]
+    for name in ("delta1_t3", "delta1_t2", "delta1_t1", "dWx1", "dWh1", "db1"):
+        assert items[name]["verdict"] == "follow_through", name
