@@ -151,8 +151,9 @@ class Grader:
         answers = np.concatenate([reads[name].value.ravel() for name in names])  # type: ignore[union-attr]
         expected = np.concatenate([self.flat_expected[name] for name in names])
         bounds = np.concatenate([self.flat_bounds[name] for name in names])
-        if not (np.abs(answers - expected) <= bounds).all():  # an empty entry (NaN) fails too
-            return None
+        rounded = (np.abs(answers - expected) <= bounds).all()  # an empty entry (NaN) fails
+        if not rounded and not self.rubric.tolerance.passes(answers, expected).all():
+            return None  # neither rounded nor cut after the required decimals
         items = []
         for name in self.names:
             read = reads.get(name)
@@ -236,6 +237,8 @@ class Grader:
             world.follow(name, self._recompute(name, world.values), inputs, off=True)
             return
         passes = np.abs(answer - expected) <= self.bounds[name]
+        if not passes.all():  # the first decimals may be cut off rather than rounded
+            passes |= rubric.tolerance.truncated(answer, expected)
         all_pass = bool(passes.all())
         if not all_pass:
             item.wrong_entries = np.argwhere(~passes).tolist()

@@ -165,13 +165,13 @@ def averaged(name: str) -> Slip:
     return lambda net, w: net.compute(name, w) / 3
 
 
-@pytest.mark.parametrize("writes_dA2", [True, False], ids=["writes ∂L/∂ŷ", "skips ∂L/∂ŷ"])
+@pytest.mark.parametrize("writes_da2", [True, False], ids=["writes ∂L/∂ŷ", "skips ∂L/∂ŷ"])
 def test_rule2_rnn_loss_averaged_over_time_is_charged_at_the_loss_only(
-    tmp_path: Path, writes_dA2: bool
+    tmp_path: Path, writes_da2: bool
 ) -> None:
     # Fair: the loss (1 pt) is wrong; every δ follows from that same choice: 12/13.
     graded = ["A1_t1", "A1_t2", "A1_t3", "A2", "loss", "delta1_t3", "delta1_t2", "delta1_t1"]
-    written = [*graded, "dWx1", "dWh1", "db1", *(["dA2"] if writes_dA2 else [])]
+    written = [*graded, "dWx1", "dWh1", "db1", *(["dA2"] if writes_da2 else [])]
     sheet = student_sheet(RNN, {"loss": averaged("loss"), "dA2": averaged("dA2")}, written)
     line = verify(tmp_path, sheet, RNN)
     assert (line["score"], line["max_score"]) == (12.0, 13.0)
@@ -180,3 +180,36 @@ def test_rule2_rnn_loss_averaged_over_time_is_charged_at_the_loss_only(
     assert "averaged over the 3 time steps" in items["loss"]["hint"]
     for name in ("delta1_t3", "delta1_t2", "delta1_t1", "dWx1", "dWh1", "db1"):
         assert items[name]["verdict"] == "follow_through", name
+
+
+# ---------------------------------------------------------------------------
+# Rule 3: "correct for the first three decimal points" accepts truncation
+
+
+def truncating_sheet(decimals: int) -> dict[str, Any]:
+    """A student who cuts every value after ``decimals`` decimals and carries that forward."""
+    network = Grader(load_problem(A4)).network
+    world = network.given()
+    answers: dict[str, Any] = {}
+    for _, name in network.plan():
+        shown = np.asarray(network.shown(name, network.compute(name, world)), dtype=float)
+        cut = np.trunc(shown * 10**decimals) / 10**decimals
+        world[name] = network.internal(name, cut)
+        answers[name] = cut.tolist()
+    return answers
+
+
+def test_rule3_truncated_to_three_decimals_is_full_marks(tmp_path: Path) -> None:
+    # H = 2.32572… written 2.325: only correct digits. Fair: 10/10.
+    sheet = truncating_sheet(3)
+    assert sheet["A1"][0] == 2.325
+    line = verify(tmp_path, sheet)
+    assert line["score"] == 10.0
+    assert set(verdicts(line).values()) == {"correct"}
+
+
+def test_rule3_truncation_accepts_only_right_digits(tmp_path: Path) -> None:
+    # 2.324 (a wrong third decimal) for 2.32572 is neither rounded nor truncated: wrong.
+    sheet = truncating_sheet(4)
+    sheet["A1"][0] = 2.324
+    assert by_name(verify(tmp_path, sheet))["A1"]["verdict"] == "wrong"
