@@ -47,6 +47,8 @@ Values = dict[str, Any]
 Slip = tuple[str, Callable[[Values], Any]]
 
 
+#: How close to the given parameter an update must be to count as handed back unchanged.
+UNCHANGED = 1e-12
 TRANSPOSED = "transposed: this is the transpose of the right matrix (x·δᵀ for δ·xᵀ)"
 
 
@@ -124,6 +126,13 @@ class Grader:
         self.expected_nonzero = {n: bool(np.any(v)) for n, v in self.expected.items()}
         self.flat_expected = {n: np.ravel(v) for n, v in self.expected.items()}
         self.flat_bounds = {n: np.ravel(b) for n, b in self.bounds.items()}
+        given = self.network.given()
+        #: Each update's parameter as given, in the update's shown layout.
+        self.given_shown = {
+            n: np.asarray(self.shown(n, given[param_of(n)]), dtype=float)
+            for n in self.names
+            if n.endswith("_new")
+        }
 
     def _label(self, name: str) -> str:
         return self.network.label(name) or name
@@ -151,9 +160,8 @@ class Grader:
         answers = np.concatenate([reads[name].value.ravel() for name in names])  # type: ignore[union-attr]
         expected = np.concatenate([self.flat_expected[name] for name in names])
         bounds = np.concatenate([self.flat_bounds[name] for name in names])
-        rounded = (np.abs(answers - expected) <= bounds).all()  # an empty entry (NaN) fails
-        if not rounded and not self.rubric.tolerance.passes(answers, expected).all():
-            return None  # neither rounded nor cut after the required decimals
+        if not (np.abs(answers - expected) <= bounds).all():  # an empty entry (NaN) fails too
+            return None  # (cut rather than rounded: judged one by one)
         items = []
         for name in self.names:
             read = reads.get(name)
@@ -206,8 +214,16 @@ class Grader:
             read = reads.get(name)
             item = self._item(name)
             if read is None or read.value is None or np.isnan(read.value).all():
-                # Not answered (or unreadable): later steps build on what follows instead.
-                world.follow(name, self._recompute(name, world.values), inputs)
+                # Not answered (or unreadable): later steps build on what follows instead,
+                # which may vanish on the student's numbers (δ2 = ŷ − y = 0 from ŷ = y).
+                followed = self._recompute(name, world.values)
+                world.follow(name, followed, inputs)
+                vanished = world.off[name] and not world.zeros[name]
+                if vanished and self._zero(name, self.shown(name, followed)):
+                    world.zeros[name] = (
+                        f"no follow-through credit: it builds on {name}, all zeros "
+                        "from your earlier answers"
+                    )
                 if read is not None and read.value is None:
                     item.verdict, item.reason = "invalid", read.reason
                 if item.max_points or read is not None:
@@ -237,7 +253,9 @@ class Grader:
             world.follow(name, self._recompute(name, world.values), inputs, off=True)
             return
         passes = np.abs(answer - expected) <= self.bounds[name]
-        if not passes.all():  # the first decimals may be cut off rather than rounded
+        if not passes.all() and not self._unchanged(name, answer):
+            # The first decimals may be cut off rather than rounded; not so the given
+            # parameter handed back as the update (0.05 for b′ = 0.0508 is no cut value).
             passes |= rubric.tolerance.truncated(answer, expected)
         all_pass = bool(passes.all())
         if not all_pass:
@@ -251,16 +269,20 @@ class Grader:
         # A named slip already charged at an earlier graded item is carried forward here.
         slip = None if consistent else self._hint(name, answer, False, world, expected)
         recharged = slip is not None and slip in world.charged
+        # Work that vanishes on the student's numbers earns no follow-through: an answer
+        # zero at the tolerance where the exact one is not, an update that hands back the
+        # given parameter.
+        vanished = "" if all_pass else self._vanished(name, answer)
         if (
             all_pass
             or (consistent and not upstream_off)
             or self._passes(answer, name, self.rounded[name])
         ):
             item.verdict, item.points = "correct", item.max_points
-        elif consistent and upstream_block:
+        elif consistent and (upstream_block or vanished):
             item.verdict = "wrong"
-            item.hint = upstream_block
-            if item.max_points and not upstream_zeros:
+            item.hint = upstream_block or vanished
+            if item.max_points and upstream_unpaid and not upstream_zeros:
                 world.charged.add(upstream_unpaid)  # paid here, once
         elif (consistent or recharged) and rubric.follow_through > 0:
             item.verdict = "follow_through"
@@ -283,7 +305,7 @@ class Grader:
         zeros = unpaid = ""
         if off:
             zeros = upstream_zeros
-            if not zeros and not answer.any() and self.expected_nonzero[name]:
+            if not zeros and self._zero(name, answer):
                 zeros = f"no follow-through credit: it builds on {name}, all zeros"
             # A new mistake here costs nothing: it must not carry forward unpaid. A step
             # carried forward from earlier answers (or a slip already charged) is no new one.
@@ -297,6 +319,25 @@ class Grader:
                 )
         world.answer(name, self.network.internal(name, answer), off, zeros, unpaid)
         world.answered.add(name)
+
+    def _zero(self, name: str, shown_value: Any) -> bool:
+        """All zeros at the tolerance (0.0001 at 3 decimals) where the exact value is not."""
+        zero = (np.abs(shown_value) <= self.bounds[name]).all()
+        return self.expected_nonzero[name] and bool(zero)
+
+    def _unchanged(self, name: str, answer: np.ndarray) -> bool:
+        """An update that hands back the given parameter's numbers (an update written
+        0.0995 for a given 0.1 changed it, even where that is within the tolerance)."""
+        old = self.given_shown.get(name)
+        return old is not None and bool(np.allclose(answer, old, rtol=0.0, atol=UNCHANGED))
+
+    def _vanished(self, name: str, answer: np.ndarray) -> str:
+        """Why follow-through has nothing to credit in this answer, or ""."""
+        if self._zero(name, answer):
+            return f"no follow-through credit: your {name} is all zeros, nothing to credit"
+        if self._unchanged(name, answer):
+            return f"no follow-through credit: the given {param_of(name)}, not updated"
+        return ""
 
     def _recompute(self, name: str, world: Values) -> Any:
         """The quantity from the student's values; NaN where those make it undefined."""

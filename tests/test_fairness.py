@@ -213,3 +213,61 @@ def test_rule3_truncation_accepts_only_right_digits(tmp_path: Path) -> None:
     sheet = truncating_sheet(4)
     sheet["A1"][0] = 2.324
     assert by_name(verify(tmp_path, sheet))["A1"]["verdict"] == "wrong"
+
+
+# ---------------------------------------------------------------------------
+# Rule 4: nothing for work not done
+
+
+def constant_delta1(value: float) -> Slip:
+    return lambda net, w: np.full(3, value)
+
+
+@pytest.mark.parametrize("value", [0.0, 0.0001], ids=["honest zeros", "near zero"])
+def test_rule4_near_zero_earns_what_honest_zeros_earn(tmp_path: Path, value: float) -> None:
+    # δ1 all (near) zero, dW1, db1 from it, W1′ and b1′ copied from W1, b1. Fair: forward
+    # 3 + dW2, db2, W2ᵀδ2 1.5 + W2′, b2′ 2 = 6.5; nothing for the vanished first layer.
+    line = verify(tmp_path, student_sheet(A4, {"delta1": constant_delta1(value)}, GRADED_ONLY))
+    assert line["score"] == 6.5
+    items = by_name(line)
+    assert [items[n]["verdict"] for n in ("dW1", "db1", "W1_new", "b1_new")] == ["wrong"] * 4
+
+
+def test_rule4_y_hat_equal_to_y_makes_every_gradient_vanish(tmp_path: Path) -> None:
+    # ŷ = y, so δ2 = 0 and every gradient is zero; the updates hand back W, b. Fair: Z1,
+    # H, Z2 = 2/10.
+    slips: dict[str, Slip] = {"A2": lambda net, w: w["y"].copy()}
+    line = verify(tmp_path, student_sheet(A4, slips, GRADED_ONLY))
+    assert line["score"] == 2.0
+
+
+def test_rule4_an_update_too_small_to_show_earns_nothing(tmp_path: Path) -> None:
+    # δ1 a tenth of the right value: W1 − α·dW1 rounds back to W1 at 3 decimals. Fair: δ1
+    # wrong (−0.5), dW1, db1 carried forward, W1′ and b1′ the given ones (−2): 7.5/10.
+    slips: dict[str, Slip] = {"delta1": lambda net, w: net.compute("delta1", w) / 10}
+    line = verify(tmp_path, student_sheet(A4, slips, GRADED_ONLY, decimals=3))
+    assert line["score"] == 7.5
+    items = by_name(line)
+    assert items["W1_new"]["verdict"] == "wrong"
+    assert "not updated" in items["W1_new"]["hint"]
+
+
+def test_rule4_a_correct_update_that_rounds_back_is_still_full_marks(tmp_path: Path) -> None:
+    # b1′[2] = 0.05 − 0.001·0.2854 = 0.04971…: written 0.050 (3 decimals, rounded) is right.
+    line = verify(tmp_path, student_sheet(A4, {}, GRADED_ONLY, decimals=3))
+    assert line["score"] == 10.0
+
+
+def test_rule4_generated_variants_show_every_update_at_the_grading_tolerance() -> None:
+    # Handing in the given parameters as the updated ones must never pass in a variant.
+    from nncalc.variants import make_variant
+
+    problem = load_problem(A4)
+    for student in [f"s{k}" for k in range(25)]:
+        variant = make_variant(problem, 7, student).problem
+        grader = Grader(variant)
+        given = grader.network.given()
+        for name in ("W1_new", "b1_new", "W2_new", "b2_new"):
+            old = np.asarray(grader.shown(name, given[name.removesuffix("_new")]))
+            unchanged = np.abs(old - grader.expected[name]) <= grader.bounds[name]
+            assert not unchanged.all(), (student, name)  # (a cut value is no excuse: rule 4)
