@@ -49,6 +49,10 @@ Slip = tuple[str, Callable[[Values], Any]]
 
 #: How close to the given parameter an update must be to count as handed back unchanged.
 UNCHANGED = 1e-12
+LAYOUT = (
+    "written in the inputs×outputs layout (Z = xW + b), transposed; accepted, as the "
+    "whole sheet uses that layout"
+)
 TRANSPOSED = "transposed: this is the transpose of the right matrix (x·δᵀ for δ·xᵀ)"
 
 
@@ -98,6 +102,7 @@ class _Read:
 
     value: np.ndarray | None = None
     transposed: bool = False  # written in the transposed shape
+    layout: bool = False  # transposed, accepted: the sheet uses the inputs×outputs layout
     reason: str | None = None  # why it is invalid
 
 
@@ -147,6 +152,7 @@ class Grader:
         given, extra = self._sort_answers(sheet.answers)
         # A bare null (or an empty value) is an answer left blank, like a list of nulls.
         reads = {n: self._read(n, a.raw) for n, a in given.items() if a.raw is not None}
+        _accept_consistent_layout(reads)
         with np.errstate(all="ignore"):
             items = self._all_correct(reads)
             result.items = (self._judge_all(reads) if items is None else items) + extra
@@ -154,7 +160,7 @@ class Grader:
 
     def _all_correct(self, reads: dict[str, _Read]) -> list[ItemResult] | None:
         """The items when every answer given is right (one comparison); else None."""
-        if not reads or any(r.value is None or r.transposed for r in reads.values()):
+        if not reads or any(r.value is None or r.transposed or r.layout for r in reads.values()):
             return None
         names = [name for name in self.names if name in reads]
         answers = np.concatenate([reads[name].value.ravel() for name in names])  # type: ignore[union-attr]
@@ -245,7 +251,7 @@ class Grader:
         assert read.value is not None
         name, answer, rubric = item.name, read.value, self.rubric
         item.answer = _answer_lists(
-            answer.T if read.transposed else answer
+            answer.T if read.transposed or read.layout else answer
         )  # as the student wrote it
         if read.transposed:  # the right numbers, maybe, in the wrong layout: never credit
             item.verdict = "wrong"
@@ -299,6 +305,8 @@ class Grader:
                 world.charged.add(slip)
         if recharged and item.verdict == "follow_through":
             item.hint = f"the same mistake as before, carried forward: {slip}"
+        if read.layout and item.hint is None:
+            item.hint = LAYOUT
         if item.verdict == "correct":
             item.wrong_entries = []  # e.g. rounding carried forward: nothing to mark
         off = item.verdict != "correct"
@@ -638,6 +646,23 @@ def _nested(raw: Any) -> list[Any] | float | str:
             return "rows of different lengths"
         return items
     return f"expected numbers, got {type(raw).__name__}"
+
+
+def _accept_consistent_layout(reads: dict[str, _Read]) -> None:
+    """A sheet that writes every (non-square) matrix transposed uses the inputs×outputs
+    layout (Z = xW + b) throughout: read its matrices the other way round. One matrix
+    transposed among others in the usual layout, or alone, stays a slip."""
+    matrices = [
+        r
+        for r in reads.values()
+        if r.value is not None and r.value.ndim == 2 and 1 not in r.value.shape
+    ]
+    rectangular = [
+        r for r in matrices if r.value is not None and r.value.shape[0] != r.value.shape[1]
+    ]
+    if len(rectangular) >= 2 and all(r.transposed for r in rectangular):  # one is no layout
+        for read in rectangular:
+            read.transposed, read.layout = False, True
 
 
 def _is_flat(shape: tuple[int, ...]) -> bool:

@@ -271,3 +271,35 @@ def test_rule4_generated_variants_show_every_update_at_the_grading_tolerance() -
             old = np.asarray(grader.shown(name, given[name.removesuffix("_new")]))
             unchanged = np.abs(old - grader.expected[name]) <= grader.bounds[name]
             assert not unchanged.all(), (student, name)  # (a cut value is no excuse: rule 4)
+
+
+# ---------------------------------------------------------------------------
+# Rule 5: legitimate forms are accepted, each with a short note
+
+MATRICES = ("dW2", "dW1", "W1_new", "W2_new")
+
+
+def test_rule5_inputs_by_outputs_layout_throughout_is_accepted(tmp_path: Path) -> None:
+    # Z = xW + b: every weight matrix (gradients, updates) written inputs×outputs. Every
+    # number is right. Fair: 10/10, with a note on the layout.
+    sheet = student_sheet(A4, {}, GRADED_ONLY)
+    for name in MATRICES:
+        sheet[name] = np.asarray(sheet[name]).T.tolist()
+    line = verify(tmp_path, sheet)
+    assert line["score"] == 10.0
+    items = by_name(line)
+    for name in MATRICES:
+        assert items[name]["verdict"] == "correct"
+        assert "inputs×outputs" in items[name]["hint"]
+        assert np.shape(items[name]["answer"]) == np.shape(sheet[name])  # as written
+
+
+def test_rule5_one_matrix_transposed_in_a_sheet_that_is_not_is_still_wrong(
+    tmp_path: Path,
+) -> None:
+    # Only dW1 written 4×3: a slip (x·δᵀ for δ·xᵀ), not a layout. Fair: −0.5.
+    sheet = student_sheet(A4, {}, GRADED_ONLY)
+    sheet["dW1"] = np.asarray(sheet["dW1"]).T.tolist()
+    line = verify(tmp_path, sheet)
+    assert line["score"] == 9.5
+    assert by_name(line)["dW1"]["hint"].startswith("transposed")
