@@ -103,6 +103,7 @@ class _Read:
     value: np.ndarray | None = None
     transposed: bool = False  # written in the transposed shape
     layout: bool = False  # transposed, accepted: the sheet uses the inputs×outputs layout
+    note: str | None = None  # a legitimate form, read as such (shown when there is no hint)
     reason: str | None = None  # why it is invalid
 
 
@@ -160,7 +161,9 @@ class Grader:
 
     def _all_correct(self, reads: dict[str, _Read]) -> list[ItemResult] | None:
         """The items when every answer given is right (one comparison); else None."""
-        if not reads or any(r.value is None or r.transposed or r.layout for r in reads.values()):
+        if not reads or any(
+            r.value is None or r.transposed or r.layout or r.note for r in reads.values()
+        ):
             return None
         names = [name for name in self.names if name in reads]
         answers = np.concatenate([reads[name].value.ravel() for name in names])  # type: ignore[union-attr]
@@ -305,8 +308,8 @@ class Grader:
                 world.charged.add(slip)
         if recharged and item.verdict == "follow_through":
             item.hint = f"the same mistake as before, carried forward: {slip}"
-        if read.layout and item.hint is None:
-            item.hint = LAYOUT
+        if item.hint is None:
+            item.hint = LAYOUT if read.layout else read.note
         if item.verdict == "correct":
             item.wrong_entries = []  # e.g. rounding carried forward: nothing to mark
         off = item.verdict != "correct"
@@ -371,6 +374,9 @@ class Grader:
             return _Read(value.reshape(expected))  # a one-channel map written as 1×H×W, say
         if value.size == int(np.prod(expected)) and _is_flat(value.shape) and _is_flat(expected):
             return _Read(value.reshape(expected))  # a vector written as a row or a column
+        if value.ndim == 1 and len(expected) == 2 and value.size == int(np.prod(expected)):
+            note = f"written flat; read row by row as {_shape_text(expected)}"
+            return _Read(value.reshape(expected), note=note)
         if len(expected) == 2 and value.shape == expected[::-1]:
             return _Read(value.T.copy(), transposed=True)
         return _Read(reason=f"expected {want}, got {_shape_text(value.shape)}")

@@ -303,3 +303,13 @@ def test_rule5_one_matrix_transposed_in_a_sheet_that_is_not_is_still_wrong(
     line = verify(tmp_path, sheet)
     assert line["score"] == 9.5
     assert by_name(line)["dW1"]["hint"].startswith("transposed")
+
+
+def test_rule5_matrices_written_flat_row_by_row_are_accepted(tmp_path: Path) -> None:
+    # dW1 and W1′ as 12 numbers, row by row: the count fits only the 3×4 matrix. Fair 10.
+    sheet = student_sheet(A4, {}, GRADED_ONLY)
+    for name in MATRICES:
+        sheet[name] = np.ravel(sheet[name]).tolist()
+    line = verify(tmp_path, sheet)
+    assert line["score"] == 10.0
+    assert "row by row" in by_name(line)["dW1"]["hint"]
