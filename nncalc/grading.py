@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
@@ -197,10 +198,10 @@ class Grader:
         given: dict[str, Answer] = {}
         extra = []
         for answer in answers:
-            name = canonical_name(answer.written, self.problem.depth, self.problem.recurrent)
+            name = self._name(answer.written)
             reason = None
             if name is None:
-                reason = f"unknown quantity {answer.written!r}"
+                reason = f"unknown quantity {answer.written!r}{self._did_you_mean(answer.written)}"
             elif name not in self.names:
                 reason = f"{answer.written!r} ({name}) is not a quantity of this problem"
             elif name in given:
@@ -214,6 +215,24 @@ class Grader:
                     ItemResult(answer.written, answer.written, "invalid", 0.0, 0.0, reason=reason)
                 )
         return given, extra
+
+    def _name(self, written: str) -> str | None:
+        """The canonical name, also from the course's notations: Z[1], dW^{[2]}, W^[1]',
+        \\hat{y}, \\delta^{[1]} (layer numbers in brackets or superscripts, LaTeX)."""
+        depth, recurrent = self.problem.depth, self.problem.recurrent
+        name = canonical_name(written, depth, recurrent)
+        if name is None:
+            plain = _COURSE_HAT.sub(r"\1_hat", written).replace("\\", "")
+            plain = _COURSE_LAYER.sub(r"\1", plain)
+            name = canonical_name(plain, depth, recurrent) if plain != written else None
+        return name
+
+    def _did_you_mean(self, written: str) -> str:
+        """``; did you mean Z1?`` for the closest name of this problem, if one is close."""
+        import difflib
+
+        close = difflib.get_close_matches(written, self.names, n=1, cutoff=0.6)
+        return f"; did you mean {close[0]}?" if close else ""
 
     def _judge_all(self, reads: dict[str, _Read]) -> list[ItemResult]:
         world = _World(self.network.given())
@@ -652,6 +671,11 @@ def _nested(raw: Any) -> list[Any] | float | str:
             return "rows of different lengths"
         return items
     return f"expected numbers, got {type(raw).__name__}"
+
+
+#: Course notations: a layer number in brackets or as a superscript (Z[1], W^{[2]}), a hat.
+_COURSE_LAYER = re.compile(r"\^?\{?\[(\d+)\]\}?|\^\{?(?=\d)|(?<=\d)\}")
+_COURSE_HAT = re.compile(r"\\hat\{(\w+)\}")
 
 
 def _accept_consistent_layout(reads: dict[str, _Read]) -> None:

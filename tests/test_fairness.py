@@ -313,3 +313,26 @@ def test_rule5_matrices_written_flat_row_by_row_are_accepted(tmp_path: Path) -> 
     line = verify(tmp_path, sheet)
     assert line["score"] == 10.0
     assert "row by row" in by_name(line)["dW1"]["hint"]
+
+
+COURSE_NAMES = {
+    "Z1": "Z[1]", "A1": "A^[1]", "Z2": "Z^{[2]}", "A2": "\\hat{y}", "dW2": "dW[2]",
+    "db2": "db^[2]", "dA1": "dA[1]", "delta1": "\\delta^{[1]}", "dW1": "dW^{[1]}",
+    "db1": "db[1]", "W1_new": "W[1]'", "b1_new": "b^[1]'", "W2_new": "W^{[2]}'",
+    "b2_new": "b[2]'",
+}  # fmt: skip
+
+
+def test_rule5_course_notations_for_names_are_read(tmp_path: Path) -> None:
+    # Every number right under Z[1]-style names. Fair: 10/10.
+    sheet = student_sheet(A4, {}, GRADED_ONLY)
+    line = verify(tmp_path, {COURSE_NAMES[n]: v for n, v in sheet.items()})
+    assert line["score"] == 10.0
+
+
+def test_rule5_an_unknown_name_gets_a_did_you_mean(tmp_path: Path) -> None:
+    sheet = student_sheet(A4, {}, GRADED_ONLY)
+    sheet["delat1"] = sheet.pop("delta1")
+    item = by_name(verify(tmp_path, sheet))["delat1"]
+    assert item["verdict"] == "invalid"
+    assert "did you mean delta1?" in item["reason"]
