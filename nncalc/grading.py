@@ -653,6 +653,9 @@ def _nested(raw: Any) -> list[Any] | float | str:
         return float("nan")
     if isinstance(raw, str):
         text = raw.replace("−", "-")  # a typographic minus, as a word processor writes it
+        written = _written_number(text)
+        if written is not None:
+            return written
         if not NUMBER_TEXT.fullmatch(text) and text.strip().lower() not in _NON_FINITE:
             return f"not a number: {raw[:40]!r}"
         raw = text
@@ -693,6 +696,19 @@ def _accept_consistent_layout(reads: dict[str, _Read]) -> None:
     if len(rectangular) >= 2 and all(r.transposed for r in rectangular):  # one is no layout
         for read in rectangular:
             read.transposed, read.layout = False, True
+
+
+_FRACTION = re.compile(r"\s*([-+]?\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*")
+_PERCENT = re.compile(r"\s*([-+]?\d+(?:\.\d+)?)\s*%\s*")
+
+
+def _written_number(text: str) -> float | None:
+    """A fraction (27/20) or a percentage (21.82%) as its number; None if neither."""
+    fraction = _FRACTION.fullmatch(text)
+    if fraction and float(fraction[2]) != 0:
+        return float(fraction[1]) / float(fraction[2])
+    percent = _PERCENT.fullmatch(text)
+    return float(percent[1]) / 100 if percent else None
 
 
 def _is_flat(shape: tuple[int, ...]) -> bool:

@@ -336,3 +336,13 @@ def test_rule5_an_unknown_name_gets_a_did_you_mean(tmp_path: Path) -> None:
     item = by_name(verify(tmp_path, sheet))["delat1"]
     assert item["verdict"] == "invalid"
     assert "did you mean delta1?" in item["reason"]
+
+
+def test_rule5_fractions_and_percentages_are_numbers(tmp_path: Path) -> None:
+    # Z1 = 27/20, 7/20, 3/5 exactly; ŷ as percentages. Fair: 10/10.
+    sheet = student_sheet(A4, {}, GRADED_ONLY)
+    sheet["Z1"] = ["27/20", "7/20", "3/5"]
+    sheet["A2"] = ["21.82%", "78.18%"]
+    line = verify(tmp_path, sheet)
+    assert line["score"] == 10.0
+    assert by_name(line)["Z1"]["answer"] == [1.35, 0.35, 0.6]
