@@ -41,6 +41,7 @@ from nncalc.layers import Elementwise, Layer, Softmax, columns, conv_forward
 from nncalc.names import canonical_name, param_of, split_name
 from nncalc.problem import Limits, Problem
 from nncalc.results import ItemResult, StudentResult
+from nncalc.rubric import Tolerance
 from nncalc.validate import NUMBER_TEXT, drop_leading_ones
 
 Values = dict[str, Any]
@@ -293,7 +294,8 @@ class Grader:
         upstream_unpaid = world.upstream_unpaid(inputs)
         upstream_block = upstream_zeros or upstream_unpaid
         # Follows from the student's own earlier values (computed only when needed):
-        consistent = all_pass or self._passes(answer, name, self._recompute(name, world.values))
+        own = None if all_pass else self.shown(name, self._recompute(name, world.values))
+        consistent = all_pass or bool(rubric.tolerance.passes(answer, own).all())
         # A named slip already charged at an earlier graded item is carried forward here.
         slip = None if consistent else self._hint(name, answer, False, world, expected)
         recharged = slip is not None and slip in world.charged
@@ -307,11 +309,20 @@ class Grader:
             or self._passes(answer, name, self.rounded[name])
         ):
             item.verdict, item.points = "correct", item.max_points
-        elif consistent and (upstream_block or vanished):
+        elif (consistent and upstream_block) or (
+            vanished and (consistent or self._unchanged(name, answer))
+        ):
             item.verdict = "wrong"
             item.hint = upstream_block or vanished
             if item.max_points and upstream_unpaid and not upstream_zeros:
                 world.charged.add(upstream_unpaid)  # paid here, once
+        elif shown := self._too_few_decimals(answer, (expected, own)):
+            # One rule for precision: right to the decimals shown, too few of them.
+            item.verdict = "wrong"
+            item.hint = (
+                f"given to {shown} decimal{'s' * (shown > 1)}: "
+                f"give at least {rubric.tolerance.decimals} decimals"
+            )
         elif (consistent or recharged) and rubric.follow_through > 0:
             item.verdict = "follow_through"
             item.points = round(item.max_points * rubric.follow_through, 10)
@@ -349,6 +360,19 @@ class Grader:
                 )
         world.answer(name, self.network.internal(name, answer), off, zeros, unpaid)
         world.answered.add(name)
+
+    def _too_few_decimals(self, answer: np.ndarray, candidates: tuple[Any, ...]) -> int:
+        """The decimals written when fewer than the tolerance's, and right to those against
+        the exact value or the one from the student's earlier answers; else 0."""
+        tolerance = self.rubric.tolerance
+        if tolerance.mode != "decimals" or tolerance.decimals == 0:
+            return 0
+        shown = max((_decimals(float(v)) for v in answer.ravel()), default=0)
+        if not 0 < shown < tolerance.decimals:  # whole numbers (0, 1) are no short answers
+            return 0
+        coarse = Tolerance("decimals", decimals=shown)
+        right = any(bool(coarse.passes(answer, value).all()) for value in candidates)
+        return shown if right else 0
 
     def _zero(self, name: str, shown_value: Any) -> bool:
         """All zeros at the tolerance (0.0001 at 3 decimals) where the exact value is not."""
@@ -700,6 +724,14 @@ def _accept_consistent_layout(reads: dict[str, _Read]) -> None:
 
 _FRACTION = re.compile(r"\s*([-+]?\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*")
 _PERCENT = re.compile(r"\s*([-+]?\d+(?:\.\d+)?)\s*%\s*")
+
+
+def _decimals(number: float) -> int:
+    """How many decimals a number as written has (2.325 → 3; 1.0 → 0)."""
+    text = repr(number)
+    if not math.isfinite(number) or "e" in text:
+        return 99  # too large or small for plain decimals: not a short answer
+    return len(text.partition(".")[2].rstrip("0"))
 
 
 def _written_number(text: str) -> float | None:

@@ -9,6 +9,7 @@ three decimal points"; a4 is worth 10) before the grader was run.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -346,3 +347,22 @@ def test_rule5_fractions_and_percentages_are_numbers(tmp_path: Path) -> None:
     line = verify(tmp_path, sheet)
     assert line["score"] == 10.0
     assert by_name(line)["Z1"]["answer"] == [1.35, 0.35, 0.6]
+
+
+# ---------------------------------------------------------------------------
+# Rule 6: too few decimals is a precision problem, not a wrong method
+
+
+def test_rule6_two_decimals_throughout_gets_a_precision_hint_on_every_short_item(
+    tmp_path: Path,
+) -> None:
+    # One rule: an item right to the 2 decimals it shows but not to the required 3 earns
+    # nothing and is told to give 3 decimals; no item is blamed on a method slip.
+    line = verify(tmp_path, student_sheet(A4, {}, GRADED_ONLY, decimals=2))
+    short = [i for i in line["items"] if i["verdict"] != "correct"]
+    assert short, "some 2-decimal answers must miss the third decimal"
+    for item in short:
+        assert item["verdict"] == "wrong" and item["points"] == 0, item["name"]
+        # An update that rounds back to the given parameter is the given one, not updated.
+        precision = re.fullmatch(r"given to 2 decimals: give at least 3 decimals", item["hint"])
+        assert precision or item["hint"].endswith("not updated"), item["name"]
