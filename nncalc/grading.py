@@ -316,13 +316,6 @@ class Grader:
             item.hint = upstream_block or vanished
             if item.max_points and upstream_unpaid and not upstream_zeros:
                 world.charged.add(upstream_unpaid)  # paid here, once
-        elif shown := self._too_few_decimals(answer, (expected, own)):
-            # One rule for precision: right to the decimals shown, too few of them.
-            item.verdict = "wrong"
-            item.hint = (
-                f"given to {shown} decimal{'s' * (shown > 1)}: "
-                f"give at least {rubric.tolerance.decimals} decimals"
-            )
         elif (consistent or recharged) and rubric.follow_through > 0:
             item.verdict = "follow_through"
             item.points = round(item.max_points * rubric.follow_through, 10)
@@ -336,6 +329,12 @@ class Grader:
             item.hint = slip
             if slip is not None and item.max_points:
                 world.charged.add(slip)
+            elif shown := self._too_few_decimals(answer, (expected, own)):
+                # A precision problem, not a method: right to the decimals shown, too few.
+                item.hint = (
+                    f"given to {shown} decimal{'s' * (shown > 1)}: "
+                    f"give at least {rubric.tolerance.decimals} decimals"
+                )
         if recharged and item.verdict == "follow_through":
             item.hint = f"the same mistake as before, carried forward: {slip}"
         if item.hint is None:
