@@ -8,9 +8,11 @@ Each quantity, in the order of the worked solution, gets one verdict:
   correct (rounding carried forward).
 - ``follow_through``: wrong, but computed correctly from the student's own wrong earlier
   answers (error carried forward). It earns ``rubric.follow_through`` of the points,
-  unless it builds on an earlier answer of all zeros (which makes later steps trivial)
-  or on a wrong earlier answer that is worth no points itself (so the mistake would cost
-  nothing anywhere).
+  unless it builds on an earlier answer of all zeros at the tolerance (which makes later
+  steps trivial), vanishes itself (zeros, or the given parameter handed back as its
+  update), or builds on a wrong earlier answer worth no points itself that no graded
+  answer has paid for yet: a mistake is charged once, at its first graded appearance,
+  and a later item explained by the same named slip follows through.
 - ``wrong``: none of the above; with ``partial: element`` it earns the fraction of its
   entries that pass. A hint names the likely mistake when recomputing with a classic
   slip reproduces the student's numbers.
@@ -51,6 +53,8 @@ Slip = tuple[str, Callable[[Values], Any]]
 
 #: How close to the given parameter an update must be to count as handed back unchanged.
 UNCHANGED = 1e-12
+MISPLACED = "a misplaced decimal point: the digits look right, the size does not"
+ALL_ZEROS = "all zeros: nothing computed here"
 LAYOUT = (
     "written in the inputs×outputs layout (Z = xW + b), transposed; accepted, as the "
     "whole sheet uses that layout"
@@ -430,6 +434,8 @@ class Grader:
     ) -> str | None:
         """The classic slip that reproduces the student's numbers, if one does."""
         world = state.values
+        if self._zero(name, answer):  # say so before any slip that zeros happen to fit
+            return ALL_ZEROS
         if transposed:
             return TRANSPOSED if self._passes(answer, name, self.exact[name]) else None
         for hint, slip in self._slips(name):
@@ -455,9 +461,7 @@ class Grader:
         if nonzero.any():
             for power in (1, -1, 2, -2):
                 if self._passes(answer, name, self.exact[name] * 10.0**power):
-                    return (
-                        f"a misplaced decimal point: the answer is 10^{power} times the right value"
-                    )
+                    return MISPLACED  # never the factor: it would hand over the answer
         return None
 
     def _unwritten_upstream(self, name: str, answered: set[str]) -> list[str]:

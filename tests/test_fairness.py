@@ -367,3 +367,22 @@ def test_rule6_two_decimals_throughout_gets_a_precision_hint_on_every_short_item
         # An update that rounds back to the given parameter is the given one, not updated.
         precision = re.fullmatch(r"given to 2 decimals: give at least 3 decimals", item["hint"])
         assert precision or item["hint"].endswith("not updated"), item["name"]
+
+
+# ---------------------------------------------------------------------------
+# Feedback a student can act on
+
+
+def test_feedback_a_hint_never_hands_over_the_factor(tmp_path: Path) -> None:
+    sheet = student_sheet(A4, {"Z1": lambda net, w: 10 * net.compute("Z1", w)}, GRADED_ONLY)
+    hint = by_name(verify(tmp_path, sheet))["Z1"]["hint"]
+    assert "misplaced decimal point" in hint and "10^" not in hint and "times" not in hint
+
+
+def test_feedback_an_all_zeros_sheet_is_told_it_is_all_zeros(tmp_path: Path) -> None:
+    sheet = {name: np.zeros(np.shape(v)).tolist() for name, v in
+             student_sheet(A4, {}, GRADED_ONLY).items()}  # fmt: skip
+    line = verify(tmp_path, sheet)
+    hints = [i["hint"] or "" for i in line["items"]]
+    assert all("all zeros" in hint for hint in hints), hints
+    assert not any("left out" in hint for hint in hints)

@@ -222,7 +222,7 @@ MISTAKES = [
     ),
     (
         "mistake_decimal_point.yaml",
-        {"Z1": "a misplaced decimal point: the answer is 10^1 times the right value"},
+        {"Z1": "a misplaced decimal point: the digits look right, the size does not"},
         [],
         9.5,
     ),
@@ -449,7 +449,7 @@ ZEROS_HINT = "no follow-through credit: it builds on Z1, all zeros"
 def test_all_zeros_gets_no_follow_through_credit() -> None:
     result = grade("all_zeros.yaml")
     assert item_of(result, "Z1").verdict == "wrong"
-    assert item_of(result, "Z1").hint is None
+    assert item_of(result, "Z1").hint == "all zeros: nothing computed here"  # issue 12
     later = [n for n in A4_POINTS if n not in ("Z1", "b2_new")]
     assert {n: (verdicts(result)[n], item_of(result, n).hint) for n in later} == {
         n: (("wrong", 0.0), ZEROS_HINT) for n in later
