@@ -386,3 +386,46 @@ def test_feedback_an_all_zeros_sheet_is_told_it_is_all_zeros(tmp_path: Path) -> 
     hints = [i["hint"] or "" for i in line["items"]]
     assert all("all zeros" in hint for hint in hints), hints
     assert not any("left out" in hint for hint in hints)
+
+
+# ---------------------------------------------------------------------------
+# Property: a single slip anywhere costs at most the first graded item it touches
+
+PROBLEMS = [A4, RNN, ROOT / "problems" / "classic_222.yaml", ROOT / "problems" / "batch_xor.yaml"]
+
+
+@pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: p.stem)
+def test_property_one_slip_costs_at_most_the_first_graded_item_it_touches(
+    tmp_path: Path, problem: Path
+) -> None:
+    rng = np.random.default_rng(12)
+    grader = Grader(load_problem(problem))
+    names, points = grader.names, grader.rubric.points_for
+    share = grader.rubric.follow_through
+    for trial in range(12):
+        slipped = names[int(rng.integers(len(names)))]
+        entry, factor = rng.random(), float(rng.choice([-1.0, 0.5, 1.7, 3.0]))
+
+        def slip(net: Any, w: Values, name: str = slipped) -> Any:
+            value = np.array(net.compute(name, w), dtype=float)
+            flat = value.reshape(-1)
+            flat[int(entry * flat.size)] *= factor
+            flat[int(entry * flat.size)] += 0.37  # never a zero, never the right value
+            return value
+
+        written = [n for n in names if points(n) or rng.random() < 0.5 or n == slipped]
+        sheet = student_sheet(problem, {slipped: slip}, written)
+        clean = student_sheet(problem, {}, written)
+        touched = [n for n in names[names.index(slipped) :] if points(n)
+                   and not np.allclose(sheet.get(n, 0), clean.get(n, 0))]  # fmt: skip
+        line = verify(tmp_path, sheet, problem)
+        lost = line["max_score"] - line["score"]
+        bound = points(touched[0]) * (1 + (1 - share)) if touched else 0.0
+        assert lost <= bound + 1e-9, (
+            problem.stem,
+            trial,
+            slipped,
+            touched[:1],
+            lost,
+            by_name(line),
+        )
