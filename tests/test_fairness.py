@@ -406,11 +406,13 @@ def test_property_one_slip_costs_at_most_the_first_graded_item_it_touches(
         slipped = names[int(rng.integers(len(names)))]
         entry, factor = rng.random(), float(rng.choice([-1.0, 0.5, 1.7, 3.0]))
 
-        def slip(net: Any, w: Values, name: str = slipped) -> Any:
+        def slip(
+            net: Any, w: Values, name: str = slipped, at: float = entry, by: float = factor
+        ) -> Any:
             value = np.array(net.compute(name, w), dtype=float)
             flat = value.reshape(-1)
-            flat[int(entry * flat.size)] *= factor
-            flat[int(entry * flat.size)] += 0.37  # never a zero, never the right value
+            flat[int(at * flat.size)] *= by
+            flat[int(at * flat.size)] += 0.37  # never a zero, never the right value
             return value
 
         written = [n for n in names if points(n) or rng.random() < 0.5 or n == slipped]
