@@ -339,6 +339,8 @@ class Grader:
                     f"given to {shown} decimal{'s' * (shown > 1)}: "
                     f"give at least {rubric.tolerance.decimals} decimals"
                 )
+        if item.verdict == "follow_through":
+            item.marked_on = self._marked_on(name, world)
         if recharged and item.verdict == "follow_through":
             item.hint = f"the same mistake as before, carried forward: {slip}"
         if item.hint is None:
@@ -363,6 +365,20 @@ class Grader:
                 )
         world.answer(name, self.network.internal(name, answer), off, zeros, unpaid)
         world.answered.add(name)
+
+    def _marked_on(self, name: str, world: _World) -> list[str]:
+        """The student's own wrong answers this step was marked on (through skipped steps)."""
+        found: list[str] = []
+        frontier = list(self.inputs[name])
+        while frontier:
+            step = frontier.pop(0)
+            if step in found or not world.off.get(step, False):
+                continue
+            if step in world.answered:
+                found.append(step)
+            elif step in self.inputs:
+                frontier += self.inputs[step]
+        return [self.labels[step] for step in self.names if step in found]
 
     def _too_few_decimals(self, answer: np.ndarray, candidates: tuple[Any, ...]) -> int:
         """The decimals written when fewer than the tolerance's, and right to those against

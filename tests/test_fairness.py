@@ -431,3 +431,23 @@ def test_property_one_slip_costs_at_most_the_first_graded_item_it_touches(
             lost,
             by_name(line),
         )
+
+
+def report(tmp_path: Path, answers: dict[str, Any], fmt: str) -> str:
+    path = tmp_path / "sheet.yaml"
+    path.write_text(yaml.safe_dump({"student": "s", "answers": answers}, allow_unicode=True))
+    args = ["verify", str(path), "--problem", str(A4), "--format", fmt]
+    return CliRunner().invoke(app, args).stdout
+
+
+@pytest.mark.parametrize("fmt", ["plain", "markdown", "html", "gradescope"])
+def test_feedback_every_format_says_what_an_item_was_marked_on(tmp_path: Path, fmt: str) -> None:
+    sheet = student_sheet(A4, {"Z1": no_bias_z1}, GRADED_ONLY)
+    assert "marked using your Z1, which was wrong" in report(tmp_path, sheet, fmt)
+
+
+def test_feedback_json_lists_the_answers_an_item_was_marked_on(tmp_path: Path) -> None:
+    items = by_name(verify(tmp_path, student_sheet(A4, {"Z1": no_bias_z1}, GRADED_ONLY)))
+    assert items["A1"]["marked_on"] == ["Z1"]
+    assert items["Z2"]["marked_on"] == ["A1 (H)"]
+    assert "marked_on" not in items["Z1"]
