@@ -286,10 +286,12 @@ class Grader:
             world.follow(name, self._recompute(name, world.values), inputs, off=True)
             return
         passes = np.abs(answer - expected) <= self.bounds[name]
-        if not passes.all() and not self._unchanged(name, answer):
+        if not passes.all():
             # The first decimals may be cut off rather than rounded; not so the given
             # parameter handed back as the update (0.05 for b′ = 0.0508 is no cut value).
-            passes |= rubric.tolerance.truncated(answer, expected)
+            cut = rubric.tolerance.truncated(answer, expected)
+            if (cut & ~passes).any() and not self._unchanged(name, answer):
+                passes |= cut
         all_pass = bool(passes.all())
         if not all_pass:
             item.wrong_entries = np.argwhere(~passes).tolist()
@@ -300,18 +302,20 @@ class Grader:
         # Follows from the student's own earlier values (computed only when needed):
         own = None if all_pass else self.shown(name, self._recompute(name, world.values))
         consistent = all_pass or bool(rubric.tolerance.passes(answer, own).all())
+        correct = (
+            all_pass
+            or (consistent and not upstream_off)
+            or self._passes(answer, name, self.rounded[name])
+        )
         # A named slip already charged at an earlier graded item is carried forward here.
-        slip = None if consistent else self._hint(name, answer, False, world, expected)
+        slip = None if consistent or correct else self._hint(name, answer, False, world, expected)
         recharged = slip is not None and slip in world.charged
         # Work that vanishes on the student's numbers earns no follow-through: an answer
         # zero at the tolerance where the exact one is not, an update that hands back the
         # given parameter.
-        vanished = "" if all_pass else self._vanished(name, answer)
-        if (
-            all_pass
-            or (consistent and not upstream_off)
-            or self._passes(answer, name, self.rounded[name])
-        ):
+        may_vanish = not correct and (consistent or name in self.given_shown)
+        vanished = self._vanished(name, answer) if may_vanish else ""
+        if correct:
             item.verdict, item.points = "correct", item.max_points
         elif (consistent and upstream_block) or (
             vanished and (consistent or self._unchanged(name, answer))
@@ -395,14 +399,15 @@ class Grader:
 
     def _zero(self, name: str, shown_value: Any) -> bool:
         """All zeros at the tolerance (0.0001 at 3 decimals) where the exact value is not."""
-        zero = (np.abs(shown_value) <= self.bounds[name]).all()
-        return self.expected_nonzero[name] and bool(zero)
+        if not self.expected_nonzero[name]:
+            return False
+        return bool((np.abs(shown_value) <= self.bounds[name]).all())
 
     def _unchanged(self, name: str, answer: np.ndarray) -> bool:
         """An update that hands back the given parameter's numbers (an update written
         0.0995 for a given 0.1 changed it, even where that is within the tolerance)."""
         old = self.given_shown.get(name)
-        return old is not None and bool(np.allclose(answer, old, rtol=0.0, atol=UNCHANGED))
+        return old is not None and bool((np.abs(answer - old) <= UNCHANGED).all())
 
     def _vanished(self, name: str, answer: np.ndarray) -> str:
         """Why follow-through has nothing to credit in this answer, or ""."""
@@ -420,7 +425,8 @@ class Grader:
             return np.full(np.shape(self.exact[name]), np.nan)
 
     def _passes(self, answer: np.ndarray, name: str, internal_value: Any) -> bool:
-        return bool(self.rubric.tolerance.passes(answer, self.shown(name, internal_value)).all())
+        shown = self.shown(name, internal_value)
+        return bool(self.rubric.tolerance.passes(answer, shown, cut=False).all())
 
     # -- reading an answer --------------------------------------------------------------
 
