@@ -8,9 +8,11 @@ Each quantity, in the order of the worked solution, gets one verdict:
   correct (rounding carried forward).
 - ``follow_through``: wrong, but computed correctly from the student's own wrong earlier
   answers (error carried forward). It earns ``rubric.follow_through`` of the points,
-  unless it builds on an earlier answer of all zeros (which makes later steps trivial)
-  or on a wrong earlier answer that is worth no points itself (so the mistake would cost
-  nothing anywhere).
+  unless it builds on an earlier answer of all zeros at the tolerance (which makes later
+  steps trivial), vanishes itself (zeros, or the given parameter handed back as its
+  update), or builds on a wrong earlier answer worth no points itself that no graded
+  answer has paid for yet: a mistake is charged once, at its first graded appearance,
+  and a later item explained by the same named slip follows through.
 - ``wrong``: none of the above; with ``partial: element`` it earns the fraction of its
   entries that pass. A hint names the likely mistake when recomputing with a classic
   slip reproduces the student's numbers.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -40,6 +43,7 @@ from nncalc.layers import Elementwise, Layer, Softmax, columns, conv_forward
 from nncalc.names import canonical_name, param_of, split_name
 from nncalc.problem import Limits, Problem
 from nncalc.results import ItemResult, StudentResult
+from nncalc.rubric import Tolerance
 from nncalc.sources import (
     SHEET_SUFFIXES,
     Entry,
@@ -58,6 +62,14 @@ Values = dict[str, Any]
 Slip = tuple[str, Callable[[Values], Any]]
 
 
+#: How close to the given parameter an update must be to count as handed back unchanged.
+UNCHANGED = 1e-12
+MISPLACED = "a misplaced decimal point: the digits look right, the size does not"
+ALL_ZEROS = "all zeros: nothing computed here"
+LAYOUT = (
+    "written in the inputs×outputs layout (Z = xW + b), transposed; accepted, as the "
+    "whole sheet uses that layout"
+)
 TRANSPOSED = "transposed: this is the transpose of the right matrix (x·δᵀ for δ·xᵀ)"
 
 
@@ -69,7 +81,9 @@ class _World:
     refuse follow-through to what builds on a value (each holds the reason, "" if none):
     ``zeros``, an answer of all zeros upstream (it stays refused all the way down), and
     ``unpaid``, a wrong answer worth no points upstream (until a graded answer has paid
-    for the mistake).
+    for the mistake). ``charged`` holds the mistakes already paid for, each once: an
+    unpaid reason once a graded item has lost its points to it, and the hint of a named
+    slip once a graded item has lost its points to that slip.
     """
 
     values: Values
@@ -77,12 +91,17 @@ class _World:
     zeros: dict[str, str] = field(default_factory=dict)
     unpaid: dict[str, str] = field(default_factory=dict)
     answered: set[str] = field(default_factory=set)
+    charged: set[str] = field(default_factory=set)
 
     def upstream_off(self, inputs: list[str]) -> bool:
         return any(self.off.get(i, False) for i in inputs)
 
     def upstream(self, reasons: dict[str, str], inputs: list[str]) -> str:
         return next((reasons[i] for i in inputs if reasons.get(i)), "")
+
+    def upstream_unpaid(self, inputs: list[str]) -> str:
+        """The first mistake upstream that no graded answer has paid for yet."""
+        return next((r for i in inputs if (r := self.unpaid.get(i)) and r not in self.charged), "")
 
     def follow(self, name: str, value: Any, inputs: list[str], off: bool = False) -> None:
         """A step the student skipped: it is what follows from their earlier values."""
@@ -100,6 +119,8 @@ class _Read:
 
     value: np.ndarray | None = None
     transposed: bool = False  # written in the transposed shape
+    layout: bool = False  # transposed, accepted: the sheet uses the inputs×outputs layout
+    note: str | None = None  # a legitimate form, read as such (shown when there is no hint)
     reason: str | None = None  # why it is invalid
 
 
@@ -128,6 +149,13 @@ class Grader:
         self.expected_nonzero = {n: bool(np.any(v)) for n, v in self.expected.items()}
         self.flat_expected = {n: np.ravel(v) for n, v in self.expected.items()}
         self.flat_bounds = {n: np.ravel(b) for n, b in self.bounds.items()}
+        given = self.network.given()
+        #: Each update's parameter as given, in the update's shown layout.
+        self.given_shown = {
+            n: np.asarray(self.shown(n, given[param_of(n)]), dtype=float)
+            for n in self.names
+            if n.endswith("_new")
+        }
 
     def _label(self, name: str) -> str:
         return self.network.label(name) or name
@@ -142,6 +170,7 @@ class Grader:
         given, extra = self._sort_answers(sheet.answers)
         # A bare null (or an empty value) is an answer left blank, like a list of nulls.
         reads = {n: self._read(n, a.raw) for n, a in given.items() if a.raw is not None}
+        _accept_consistent_layout(reads)
         with np.errstate(all="ignore"):
             items = self._all_correct(reads)
             result.items = (self._judge_all(reads) if items is None else items) + extra
@@ -149,14 +178,16 @@ class Grader:
 
     def _all_correct(self, reads: dict[str, _Read]) -> list[ItemResult] | None:
         """The items when every answer given is right (one comparison); else None."""
-        if not reads or any(r.value is None or r.transposed for r in reads.values()):
+        if not reads or any(
+            r.value is None or r.transposed or r.layout or r.note for r in reads.values()
+        ):
             return None
         names = [name for name in self.names if name in reads]
         answers = np.concatenate([reads[name].value.ravel() for name in names])  # type: ignore[union-attr]
         expected = np.concatenate([self.flat_expected[name] for name in names])
         bounds = np.concatenate([self.flat_bounds[name] for name in names])
         if not (np.abs(answers - expected) <= bounds).all():  # an empty entry (NaN) fails too
-            return None
+            return None  # (cut rather than rounded: judged one by one)
         items = []
         for name in self.names:
             read = reads.get(name)
@@ -183,10 +214,10 @@ class Grader:
         given: dict[str, Answer] = {}
         extra = []
         for answer in answers:
-            name = canonical_name(answer.written, self.problem.depth, self.problem.recurrent)
+            name = self._name(answer.written)
             reason = None
             if name is None:
-                reason = f"unknown quantity {answer.written!r}"
+                reason = f"unknown quantity {answer.written!r}{self._did_you_mean(answer.written)}"
             elif name not in self.names:
                 reason = f"{answer.written!r} ({name}) is not a quantity of this problem"
             elif name in given:
@@ -201,6 +232,24 @@ class Grader:
                 )
         return given, extra
 
+    def _name(self, written: str) -> str | None:
+        """The canonical name, also from the course's notations: Z[1], dW^{[2]}, W^[1]',
+        \\hat{y}, \\delta^{[1]} (layer numbers in brackets or superscripts, LaTeX)."""
+        depth, recurrent = self.problem.depth, self.problem.recurrent
+        name = canonical_name(written, depth, recurrent)
+        if name is None:
+            plain = _COURSE_HAT.sub(r"\1_hat", written).replace("\\", "")
+            plain = _COURSE_LAYER.sub(r"\1", plain)
+            name = canonical_name(plain, depth, recurrent) if plain != written else None
+        return name
+
+    def _did_you_mean(self, written: str) -> str:
+        """``; did you mean Z1?`` for the closest name of this problem, if one is close."""
+        import difflib
+
+        close = difflib.get_close_matches(written, self.names, n=1, cutoff=0.6)
+        return f"; did you mean {close[0]}?" if close else ""
+
     def _judge_all(self, reads: dict[str, _Read]) -> list[ItemResult]:
         world = _World(self.network.given())
         items = []
@@ -209,8 +258,16 @@ class Grader:
             read = reads.get(name)
             item = self._item(name)
             if read is None or read.value is None or np.isnan(read.value).all():
-                # Not answered (or unreadable): later steps build on what follows instead.
-                world.follow(name, self._recompute(name, world.values), inputs)
+                # Not answered (or unreadable): later steps build on what follows instead,
+                # which may vanish on the student's numbers (δ2 = ŷ − y = 0 from ŷ = y).
+                followed = self._recompute(name, world.values)
+                world.follow(name, followed, inputs)
+                vanished = world.off[name] and not world.zeros[name]
+                if vanished and self._zero(name, self.shown(name, followed)):
+                    world.zeros[name] = (
+                        f"no follow-through credit: it builds on {name}, all zeros "
+                        "from your earlier answers"
+                    )
                 if read is not None and read.value is None:
                     item.verdict, item.reason = "invalid", read.reason
                 if item.max_points or read is not None:
@@ -232,7 +289,7 @@ class Grader:
         assert read.value is not None
         name, answer, rubric = item.name, read.value, self.rubric
         item.answer = _answer_lists(
-            answer.T if read.transposed else answer
+            answer.T if read.transposed or read.layout else answer
         )  # as the student wrote it
         if read.transposed:  # the right numbers, maybe, in the wrong layout: never credit
             item.verdict = "wrong"
@@ -240,24 +297,45 @@ class Grader:
             world.follow(name, self._recompute(name, world.values), inputs, off=True)
             return
         passes = np.abs(answer - expected) <= self.bounds[name]
+        if not passes.all():
+            # The first decimals may be cut off rather than rounded; not so the given
+            # parameter handed back as the update (0.05 for b′ = 0.0508 is no cut value).
+            cut = rubric.tolerance.truncated(answer, expected)
+            if (cut & ~passes).any() and not self._unchanged(name, answer):
+                passes |= cut
         all_pass = bool(passes.all())
         if not all_pass:
             item.wrong_entries = np.argwhere(~passes).tolist()
         upstream_off = world.upstream_off(inputs)
         upstream_zeros = world.upstream(world.zeros, inputs)
-        upstream_block = upstream_zeros or world.upstream(world.unpaid, inputs)
+        upstream_unpaid = world.upstream_unpaid(inputs)
+        upstream_block = upstream_zeros or upstream_unpaid
         # Follows from the student's own earlier values (computed only when needed):
-        consistent = all_pass or self._passes(answer, name, self._recompute(name, world.values))
-        if (
+        own = None if all_pass else self.shown(name, self._recompute(name, world.values))
+        consistent = all_pass or bool(rubric.tolerance.passes(answer, own).all())
+        correct = (
             all_pass
             or (consistent and not upstream_off)
             or self._passes(answer, name, self.rounded[name])
-        ):
+        )
+        # A named slip already charged at an earlier graded item is carried forward here.
+        slip = None if consistent or correct else self._hint(name, answer, False, world, expected)
+        recharged = slip is not None and slip in world.charged
+        # Work that vanishes on the student's numbers earns no follow-through: an answer
+        # zero at the tolerance where the exact one is not, an update that hands back the
+        # given parameter.
+        may_vanish = not correct and (consistent or name in self.given_shown)
+        vanished = self._vanished(name, answer) if may_vanish else ""
+        if correct:
             item.verdict, item.points = "correct", item.max_points
-        elif consistent and upstream_block:
+        elif (consistent and upstream_block) or (
+            vanished and (consistent or self._unchanged(name, answer))
+        ):
             item.verdict = "wrong"
-            item.hint = upstream_block
-        elif consistent and rubric.follow_through > 0:
+            item.hint = upstream_block or vanished
+            if item.max_points and upstream_unpaid and not upstream_zeros:
+                world.charged.add(upstream_unpaid)  # paid here, once
+        elif (consistent or recharged) and rubric.follow_through > 0:
             item.verdict = "follow_through"
             item.points = round(item.max_points * rubric.follow_through, 10)
         elif consistent:
@@ -267,22 +345,88 @@ class Grader:
             item.verdict = "wrong"
             if rubric.partial:
                 item.points = round(item.max_points * float(passes.mean()), 10)
-            item.hint = self._hint(name, answer, False, world, expected)
+            item.hint = slip
+            if slip is not None and item.max_points:
+                world.charged.add(slip)
+            elif shown := self._too_few_decimals(answer, (expected, own)):
+                # A precision problem, not a method: right to the decimals shown, too few.
+                item.hint = (
+                    f"given to {shown} decimal{'s' * (shown > 1)}: "
+                    f"give at least {rubric.tolerance.decimals} decimals"
+                )
+        if item.verdict == "follow_through":
+            item.marked_on = self._marked_on(name, world)
+        if recharged and item.verdict == "follow_through":
+            item.hint = f"the same mistake as before, carried forward: {slip}"
+        if item.hint is None:
+            item.hint = LAYOUT if read.layout else read.note
         if item.verdict == "correct":
             item.wrong_entries = []  # e.g. rounding carried forward: nothing to mark
         off = item.verdict != "correct"
         zeros = unpaid = ""
         if off:
             zeros = upstream_zeros
-            if not zeros and not answer.any() and self.expected_nonzero[name]:
+            if not zeros and self._zero(name, answer):
                 zeros = f"no follow-through credit: it builds on {name}, all zeros"
-            if not item.max_points:  # a mistake here costs nothing: it must not carry forward
-                unpaid = world.upstream(world.unpaid, inputs) or (
+            # A new mistake here costs nothing: it must not carry forward unpaid. A step
+            # carried forward from earlier answers (or a slip already charged) is no new one.
+            new_mistake = not (consistent or recharged)
+            if not item.max_points:
+                unpaid = world.upstream_unpaid(inputs) or (
                     f"no follow-through credit: it builds on your {name}, which is wrong "
                     "and carries no points of its own"
+                    if new_mistake
+                    else ""
                 )
         world.answer(name, self.network.internal(name, answer), off, zeros, unpaid)
         world.answered.add(name)
+
+    def _marked_on(self, name: str, world: _World) -> list[str]:
+        """The student's own wrong answers this step was marked on (through skipped steps)."""
+        found: list[str] = []
+        frontier = list(self.inputs[name])
+        while frontier:
+            step = frontier.pop(0)
+            if step in found or not world.off.get(step, False):
+                continue
+            if step in world.answered:
+                found.append(step)
+            elif step in self.inputs:
+                frontier += self.inputs[step]
+        return [self.labels[step] for step in self.names if step in found]
+
+    def _too_few_decimals(self, answer: np.ndarray, candidates: tuple[Any, ...]) -> int:
+        """The decimals written when fewer than the tolerance's, and right to those against
+        the exact value or the one from the student's earlier answers; else 0."""
+        tolerance = self.rubric.tolerance
+        if tolerance.mode != "decimals" or tolerance.decimals == 0:
+            return 0
+        shown = max((_decimals(float(v)) for v in answer.ravel()), default=0)
+        if not 0 < shown < tolerance.decimals:  # whole numbers (0, 1) are no short answers
+            return 0
+        coarse = Tolerance("decimals", decimals=shown)
+        right = any(bool(coarse.passes(answer, value).all()) for value in candidates)
+        return shown if right else 0
+
+    def _zero(self, name: str, shown_value: Any) -> bool:
+        """All zeros at the tolerance (0.0001 at 3 decimals) where the exact value is not."""
+        if not self.expected_nonzero[name]:
+            return False
+        return bool((np.abs(shown_value) <= self.bounds[name]).all())
+
+    def _unchanged(self, name: str, answer: np.ndarray) -> bool:
+        """An update that hands back the given parameter's numbers (an update written
+        0.0995 for a given 0.1 changed it, even where that is within the tolerance)."""
+        old = self.given_shown.get(name)
+        return old is not None and bool((np.abs(answer - old) <= UNCHANGED).all())
+
+    def _vanished(self, name: str, answer: np.ndarray) -> str:
+        """Why follow-through has nothing to credit in this answer, or ""."""
+        if self._zero(name, answer):
+            return f"no follow-through credit: your {name} is all zeros, nothing to credit"
+        if self._unchanged(name, answer):
+            return f"no follow-through credit: the given {param_of(name)}, not updated"
+        return ""
 
     def _recompute(self, name: str, world: Values) -> Any:
         """The quantity from the student's values; NaN where those make it undefined."""
@@ -292,7 +436,8 @@ class Grader:
             return np.full(np.shape(self.exact[name]), np.nan)
 
     def _passes(self, answer: np.ndarray, name: str, internal_value: Any) -> bool:
-        return bool(self.rubric.tolerance.passes(answer, self.shown(name, internal_value)).all())
+        shown = self.shown(name, internal_value)
+        return bool(self.rubric.tolerance.passes(answer, shown, cut=False).all())
 
     # -- reading an answer --------------------------------------------------------------
 
@@ -308,6 +453,9 @@ class Grader:
             return _Read(value.reshape(expected))  # a one-channel map written as 1×H×W, say
         if value.size == int(np.prod(expected)) and _is_flat(value.shape) and _is_flat(expected):
             return _Read(value.reshape(expected))  # a vector written as a row or a column
+        if value.ndim == 1 and len(expected) == 2 and value.size == int(np.prod(expected)):
+            note = f"written flat; read row by row as {_shape_text(expected)}"
+            return _Read(value.reshape(expected), note=note)
         if len(expected) == 2 and value.shape == expected[::-1]:
             return _Read(value.T.copy(), transposed=True)
         return _Read(reason=f"expected {want}, got {_shape_text(value.shape)}")
@@ -319,20 +467,21 @@ class Grader:
     ) -> str | None:
         """The classic slip that reproduces the student's numbers, if one does."""
         world = state.values
+        if self._zero(name, answer):  # say so before any slip that zeros happen to fit
+            return ALL_ZEROS
         if transposed:
             return TRANSPOSED if self._passes(answer, name, self.exact[name]) else None
         for hint, slip in self._slips(name):
             if self._matches(answer, name, partial(slip, world)):
                 return hint
         # A slip in a step the student did not write down shows first in this one
-        # (δ1 = W2ᵀδ2 ⊙ f'(H) with f' never written; db2 from a δ2 of the wrong sign).
-        for step in self.inputs[name]:
-            if step in state.answered:
-                continue
+        # (δ1 = W2ᵀδ2 ⊙ f'(H) with f' never written; db2 from a δ2 of the wrong sign),
+        # also through a chain of unwritten steps (an rnn's δ_t from an unwritten ∂L/∂ŷ).
+        for step in self._unwritten_upstream(name, state.answered):
             for hint, slip in self._slips(step):
 
                 def slipped(step: str = step, slip: Callable[[Values], Any] = slip) -> Any:
-                    return self.network.compute(name, {**world, step: slip(world)})
+                    return self._recompute_after(step, name, {**world, step: slip(world)}, state)
 
                 if self._matches(answer, name, slipped):
                     return hint
@@ -345,10 +494,28 @@ class Grader:
         if nonzero.any():
             for power in (1, -1, 2, -2):
                 if self._passes(answer, name, self.exact[name] * 10.0**power):
-                    return (
-                        f"a misplaced decimal point: the answer is 10^{power} times the right value"
-                    )
+                    return MISPLACED  # never the factor: it would hand over the answer
         return None
+
+    def _unwritten_upstream(self, name: str, answered: set[str]) -> list[str]:
+        """The steps the student skipped that this one builds on, directly or through other
+        skipped steps, nearest first."""
+        found: list[str] = []
+        frontier = [s for s in self.inputs[name] if s in self.inputs and s not in answered]
+        while frontier:
+            step = frontier.pop(0)
+            if step not in found:
+                found.append(step)
+                frontier += [s for s in self.inputs[step] if s in self.inputs and s not in answered]
+        return found
+
+    def _recompute_after(self, step: str, name: str, world: Values, state: _World) -> Any:
+        """``name`` from a world where ``step`` changed: the skipped steps between follow."""
+        order = self.names
+        for between in order[order.index(step) + 1 : order.index(name)]:
+            if between not in state.answered:
+                world[between] = self.network.compute(between, world)
+        return self.network.compute(name, world)
 
     def _matches(self, answer: np.ndarray, name: str, candidate: Callable[[], Any]) -> bool:
         try:
@@ -410,6 +577,15 @@ class Grader:
                 )
         if quantity == "dA" and i == p.depth:
             slips.append(("sign flipped in ∂L/∂ŷ", lambda w: -net.compute(name, w)))
+        if (quantity == "loss" or (quantity == "dA" and i == p.depth)) and p.recurrent:
+            steps = net.time_steps  # L = Σ_t L_t, not (1/T)·Σ_t L_t
+            if steps > 1:
+                slips.append(
+                    (
+                        f"the loss averaged over the {steps} time steps instead of summed",
+                        lambda w: net.compute(name, w) / steps,
+                    )
+                )
         sgd = p.optimizer.name == "sgd"
         if sgd and quantity.endswith("_new") and param_of(name) not in p.frozen:
             param, rate = param_of(name), p.learning_rate
@@ -537,6 +713,9 @@ def _nested(raw: Any) -> list[Any] | float | str:
         return float("nan")
     if isinstance(raw, str):
         text = raw.replace("−", "-")  # a typographic minus, as a word processor writes it
+        written = _written_number(text)
+        if written is not None:
+            return written
         if not NUMBER_TEXT.fullmatch(text) and text.strip().lower() not in _NON_FINITE:
             return f"not a number: {raw[:40]!r}"
         raw = text
@@ -555,6 +734,49 @@ def _nested(raw: Any) -> list[Any] | float | str:
             return "rows of different lengths"
         return items
     return f"expected numbers, got {type(raw).__name__}"
+
+
+#: Course notations: a layer number in brackets or as a superscript (Z[1], W^{[2]}), a hat.
+_COURSE_LAYER = re.compile(r"\^?\{?\[(\d+)\]\}?|\^\{?(?=\d)|(?<=\d)\}")
+_COURSE_HAT = re.compile(r"\\hat\{(\w+)\}")
+
+
+def _accept_consistent_layout(reads: dict[str, _Read]) -> None:
+    """A sheet that writes every (non-square) matrix transposed uses the inputs×outputs
+    layout (Z = xW + b) throughout: read its matrices the other way round. One matrix
+    transposed among others in the usual layout, or alone, stays a slip."""
+    matrices = [
+        r
+        for r in reads.values()
+        if r.value is not None and r.value.ndim == 2 and 1 not in r.value.shape
+    ]
+    rectangular = [
+        r for r in matrices if r.value is not None and r.value.shape[0] != r.value.shape[1]
+    ]
+    if len(rectangular) >= 2 and all(r.transposed for r in rectangular):  # one is no layout
+        for read in rectangular:
+            read.transposed, read.layout = False, True
+
+
+_FRACTION = re.compile(r"\s*([-+]?\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*")
+_PERCENT = re.compile(r"\s*([-+]?\d+(?:\.\d+)?)\s*%\s*")
+
+
+def _decimals(number: float) -> int:
+    """How many decimals a number as written has (2.325 → 3; 1.0 → 0)."""
+    text = repr(number)
+    if not math.isfinite(number) or "e" in text:
+        return 99  # too large or small for plain decimals: not a short answer
+    return len(text.partition(".")[2].rstrip("0"))
+
+
+def _written_number(text: str) -> float | None:
+    """A fraction (27/20) or a percentage (21.82%) as its number; None if neither."""
+    fraction = _FRACTION.fullmatch(text)
+    if fraction and float(fraction[2]) != 0:
+        return float(fraction[1]) / float(fraction[2])
+    percent = _PERCENT.fullmatch(text)
+    return float(percent[1]) / 100 if percent else None
 
 
 def _is_flat(shape: tuple[int, ...]) -> bool:

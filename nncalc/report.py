@@ -235,7 +235,16 @@ def warnings_text(result: StudentResult) -> str:
 
 
 def _note(item: ItemResult) -> str:
-    return "; ".join(text for text in (item.reason, item.hint) if text)
+    return "; ".join(text for text in (item.reason, item.hint, marked_on_text(item)) if text)
+
+
+def marked_on_text(item: ItemResult) -> str:
+    """In plain words, the student's own earlier answers an item was marked on."""
+    if not item.marked_on:
+        return ""
+    names = item.marked_on
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"marked using your {listed}, which {'was' if len(names) == 1 else 'were'} wrong"
 
 
 def _lists(value: Any) -> Any:
@@ -445,6 +454,8 @@ def result_dict(result: StudentResult, *, show_expected: bool) -> dict[str, Any]
             "hint": item.hint,
             "reason": item.reason,
         }
+        if item.marked_on:  # marked on the student's own wrong earlier answers
+            entry["marked_on"] = item.marked_on
         items.append(entry)
     return {**head, "score": result.score, "max_score": result.max_score, "items": items}
 
@@ -546,6 +557,8 @@ def to_gradescope(results: list[StudentResult], *, show_expected: bool, precisio
             lines.append(_text(item.reason))
         if item.hint:
             lines.append(f"Hint: {_text(item.hint)}")
+        if item.marked_on:
+            lines.append(_text(marked_on_text(item)))
         if item.wrong_entries and item.answer is not None:
             lines += ["Your answer (wrong entries *marked*):"]
             lines.append(value_text(item.answer, item.wrong_entries, precision))

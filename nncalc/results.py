@@ -37,6 +37,7 @@ class ItemResult:
     wrong_entries: list[list[int]] = field(default_factory=list)  # indices of failing entries
     hint: str | None = None  # the likely mistake, or why follow-through was refused
     reason: str | None = None  # for "invalid": what is wrong with the answer
+    marked_on: list[str] = field(default_factory=list)  # the student's own wrong answers used
 
 
 @dataclass

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 #: of the exact value, far below any printed digit at every magnitude.
 SLACK = 1e-9
 ULPS = 4
+#: Slack, in units of the last required decimal, when cutting a number after d decimals:
+#: 2.325·1000 is 2324.9999999999995 in binary and must cut to 2325.
+TRUNCATION_SLACK = 1e-6
 #: Points of one quantity (a bound keeps every total finite).
 MAX_POINTS = 1e6
 
@@ -39,7 +42,8 @@ class Tolerance:
     """When an answer's entry counts as equal to the exact value.
 
     - ``decimals`` d: |answer − exact| ≤ ½·10⁻ᵈ, i.e. correct to d decimal places
-      (d = 3: exact 0.66707 accepts 0.66657 … 0.66757).
+      (d = 3: exact 0.66707 accepts 0.66657 … 0.66757); or the first d decimals are the
+      exact value's, cut off rather than rounded (2.325 or 2.3250 for 2.32572).
     - ``sigfigs`` n: |answer − exact| ≤ ½ unit in the n-th significant figure of the
       exact value (n = 3: exact 1.8181 accepts 1.8131 … 1.8231; exact 0 needs 0).
     - ``rtol``/``atol``: |answer − exact| ≤ atol + rtol·|exact| (as numpy.isclose).
@@ -69,13 +73,35 @@ class Tolerance:
             return bound * (1 + SLACK) + ULPS * np.spacing(exact)
         return (self.atol + self.rtol * exact) * (1 + SLACK) + ULPS * np.spacing(exact)
 
-    def passes(self, answer: Any, exact: Any) -> np.ndarray:
-        """Entry by entry: does the answer pass against the exact value?"""
+    def passes(self, answer: Any, exact: Any, cut: bool = True) -> np.ndarray:
+        """Entry by entry: does the answer pass against the exact value? (``cut`` False:
+        by rounding only, for recognising a slip, where a cut value proves nothing more.)"""
         import numpy as np
 
         answer = np.asarray(answer, dtype=float)
         exact = np.asarray(exact, dtype=float)
-        return np.abs(answer - exact) <= self.bound(exact)  # NaN (an empty entry) fails
+        passes = np.abs(answer - exact) <= self.bound(exact)  # NaN (an empty entry) fails
+        return passes if not cut or passes.all() else passes | self.truncated(answer, exact)
+
+    def truncated(self, answer: Any, exact: Any) -> np.ndarray:
+        """Entry by entry: is the answer the exact value cut after d decimals (or after
+        more, with right digits)? Only for ``decimals``: trunc(a·10ᵈ) = trunc(e·10ᵈ), with a
+        between 0 and e (digits dropped, never added)."""
+        import numpy as np
+
+        answer = np.asarray(answer, dtype=float)
+        exact = np.asarray(exact, dtype=float)
+        if self.mode != "decimals":
+            return np.zeros(np.broadcast_shapes(answer.shape, exact.shape), dtype=bool)
+        scale = 10.0**self.decimals
+        with np.errstate(all="ignore"):  # a millionth of the last decimal absorbs binary error
+            # digits dropped, never added: a between 0 and e (within the rounding bound)
+            dropped = (answer * exact >= 0) & (np.abs(answer) <= np.abs(exact) + self.bound(exact))
+            if not dropped.any():
+                return dropped
+            cut_answer = np.trunc(answer * scale + np.sign(answer) * TRUNCATION_SLACK)
+            cut_exact = np.trunc(exact * scale + np.sign(exact) * TRUNCATION_SLACK)
+        return (cut_answer == cut_exact) & dropped  # NaN (an empty entry) fails
 
     def round(self, value: Any) -> Any:
         """A value as a student who rounds to this tolerance would carry it forward."""

@@ -213,6 +213,9 @@ def _rejection(problem: Problem) -> str | None:
         new = values[f"{name}_new"]
         if np.array_equal(np.round(new, PRINTED_DECIMALS), np.round(old, PRINTED_DECIMALS)):
             return f"the update changes no printed digit of {name}"
+        # The given parameter handed back as the update must fail at the grading tolerance.
+        if (np.abs(new - old) <= problem.rubric.tolerance.bound(new)).all():
+            return f"the update of {name} is invisible at {problem.rubric.tolerance.describe()}"
     return None
 
 

@@ -222,7 +222,7 @@ MISTAKES = [
     ),
     (
         "mistake_decimal_point.yaml",
-        {"Z1": "a misplaced decimal point: the answer is 10^1 times the right value"},
+        {"Z1": "a misplaced decimal point: the digits look right, the size does not"},
         [],
         9.5,
     ),
@@ -281,22 +281,22 @@ UNPAID = (
 
 def test_delta_sign_flipped_is_named_on_delta2_and_paid_for_once() -> None:
     # δ2 is worth 0 points in a4: its mistake must not be carried forward for free (it
-    # would earn 10/10 with every gradient's sign flipped). The first graded steps built
-    # on it pay for it; what builds on those follows through.
+    # would earn 10/10 with every gradient's sign flipped). The first graded step built
+    # on it pays for it, once (issue 12, rule 2); everything after follows through.
     result = grade("mistake_delta_sign.yaml")
     delta2 = item_of(result, "delta2")
     assert (delta2.verdict, delta2.points, delta2.max_points) == ("wrong", 0.0, 0.0)
     assert delta2.hint == "sign flipped: δ = y − ŷ instead of ŷ − y"
     assert delta2.wrong_entries == [[0], [1]]
-    paying = ["dW2", "db2", "dA1"]
+    paying = ["dW2"]
     assert {n: (verdicts(result)[n], item_of(result, n).hint) for n in paying} == {
         n: (("wrong", 0.0), UNPAID.format("delta2")) for n in paying
     }
-    later = ["delta1", "dW1", "db1", *UPDATES]
+    later = ["db2", "dA1", "delta1", "dW1", "db1", *UPDATES]
     assert {n: verdicts(result)[n] for n in later} == {
         n: ("follow_through", A4_POINTS[n]) for n in later
     }
-    assert (result.score, result.max_score, result.full_marks) == (8.5, 10.0, False)
+    assert (result.score, result.max_score, result.full_marks) == (9.5, 10.0, False)
 
 
 def test_delta_sign_flipped_costs_the_same_when_delta2_is_not_written(tmp_path: Path) -> None:
@@ -307,12 +307,10 @@ def test_delta_sign_flipped_costs_the_same_when_delta2_is_not_written(tmp_path: 
     sheet.write_text(yaml.safe_dump(data, allow_unicode=True))
     result = grade_file(sheet, {})
     assert {n: v[0] for n, v in verdicts(result).items() if v[0] != "correct"} == {
-        "dW2": "wrong",
-        "db2": "wrong",
-        "dA1": "wrong",
-        **dict.fromkeys(["delta1", "dW1", "db1", *UPDATES], "follow_through"),
+        "dW2": "wrong",  # charged once (issue 12, rule 2)
+        **dict.fromkeys(["db2", "dA1", "delta1", "dW1", "db1", *UPDATES], "follow_through"),
     }
-    assert result.score == 8.5
+    assert result.score == 9.5
 
 
 def test_delta_sign_flipped_is_named_on_db2_when_delta2_is_not_written(tmp_path: Path) -> None:
@@ -451,7 +449,7 @@ ZEROS_HINT = "no follow-through credit: it builds on Z1, all zeros"
 def test_all_zeros_gets_no_follow_through_credit() -> None:
     result = grade("all_zeros.yaml")
     assert item_of(result, "Z1").verdict == "wrong"
-    assert item_of(result, "Z1").hint is None
+    assert item_of(result, "Z1").hint == "all zeros: nothing computed here"  # issue 12
     later = [n for n in A4_POINTS if n not in ("Z1", "b2_new")]
     assert {n: (verdicts(result)[n], item_of(result, n).hint) for n in later} == {
         n: (("wrong", 0.0), ZEROS_HINT) for n in later
@@ -591,7 +589,7 @@ def test_batch_of_the_folder_grades_every_readable_file() -> None:
         "all_zeros.yaml": 1.0,
         "missing.yaml": 2.0,
         "invalid_entries.yaml": 6.5,
-        "mistake_delta_sign.yaml": 8.5,
+        "mistake_delta_sign.yaml": 9.5,  # charged once (issue 12)
         **{m[0]: m[3] for m in MISTAKES},
     }
 

@@ -302,7 +302,7 @@ def cnn_slips() -> dict[str, tuple[str, Any, str]]:
         "decimal": (
             "dW1",
             (10 * dw1).tolist(),
-            "a misplaced decimal point: the answer is 10^1 times the right value",
+            "a misplaced decimal point: the digits look right, the size does not",
         ),
     }
 

@@ -1,0 +1,453 @@
+"""Issue 12, fair verdicts: sheets a student would hand in, graded through `nncalc verify`.
+
+Each sheet is built the way a student computes it: step by step, every written value
+rounded to 4 decimals and carried forward, with one slip in one place. The fair points
+were decided as a careful TA would mark the sheet (course rule: "correct for the first
+three decimal points"; a4 is worth 10) before the grader was run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from nncalc.cli import app
+from nncalc.expr import Evaluation
+from nncalc.grading import Grader
+from nncalc.problem import load_problem
+
+ROOT = Path(__file__).resolve().parent.parent
+A4 = ROOT / "problems" / "a4.yaml"
+Values = dict[str, Any]
+Slip = Callable[[Any, Values], Any]  # (network, the student's values so far) → their value
+
+#: What each a4 sheet below writes: every quantity of the template.
+EVERY_STEP = [
+    "Z1", "A1", "Z2", "A2", "loss", "delta2", "dW2", "db2", "dA1", "fprime1",
+    "delta1", "dW1", "db1", "W1_new", "b1_new", "W2_new", "b2_new",
+]  # fmt: skip
+#: The same sheet without the ungraded steps (δ2, f′(Z1), the loss).
+GRADED_ONLY = [n for n in EVERY_STEP if n not in ("loss", "delta2", "fprime1")]
+
+
+def student_sheet(
+    problem: Path, slips: dict[str, Slip], written: list[str], decimals: int = 4
+) -> dict[str, Any]:
+    """The answers a student writes: each step from their own rounded earlier values."""
+    network = Grader(load_problem(problem)).network
+    world = network.given()
+    answers: dict[str, Any] = {}
+    for _, name in network.plan():
+        value = slips[name](network, world) if name in slips else network.compute(name, world)
+        shown = np.round(np.asarray(network.shown(name, value), dtype=float), decimals)
+        world[name] = network.internal(name, shown)
+        if name in written:
+            answers[name] = shown.tolist()
+    return answers
+
+
+def verify(tmp_path: Path, answers: dict[str, Any], problem: Path = A4) -> dict[str, Any]:
+    """`nncalc verify --problem … --format json` on the sheet; its one JSON line."""
+    path = tmp_path / "sheet.yaml"
+    path.write_text(yaml.safe_dump({"student": "s", "answers": answers}, allow_unicode=True))
+    result = CliRunner().invoke(
+        app, ["verify", str(path), "--problem", str(problem), "--format", "json"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    line: dict[str, Any] = json.loads(result.stdout.splitlines()[0])
+    return line
+
+
+def by_name(line: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {item["name"]: item for item in line["items"]}
+
+
+def verdicts(line: dict[str, Any]) -> dict[str, str]:
+    return {item["name"]: item["verdict"] for item in line["items"]}
+
+
+# -- classic slips, as the student makes them ----------------------------------------
+
+
+def no_bias_z1(net: Any, w: Values) -> Any:
+    return w["W1"] @ w["A0"]
+
+
+def degrees_h(net: Any, w: Values) -> Any:
+    return net.compute("A1", w, Evaluation(degrees=True))
+
+
+def degrees_fprime(net: Any, w: Values) -> Any:
+    return net.activation(1).derivative(w["Z1"], Evaluation(degrees=True))
+
+
+def flipped_delta2(net: Any, w: Values) -> Any:
+    return -net.compute("delta2", w)
+
+
+def plus_update(param: str) -> Slip:
+    """W + α·∇: with δ = y − ŷ this is the right update."""
+    return lambda net, w: w[param] + 0.001 * w[f"d{param}"]
+
+
+# ---------------------------------------------------------------------------
+# Rule 1: showing work never costs points
+
+
+@pytest.mark.parametrize("written", [EVERY_STEP, GRADED_ONLY], ids=["shows work", "graded only"])
+def test_rule1_bias_left_out_costs_z1_only_with_or_without_ungraded_steps(
+    tmp_path: Path, written: list[str]
+) -> None:
+    # Fair: Z1 wrong (−0.5); everything after is carried forward correctly: 9.5/10.
+    line = verify(tmp_path, student_sheet(A4, {"Z1": no_bias_z1}, written))
+    assert line["score"] == 9.5
+    items = by_name(line)
+    assert items["Z1"]["verdict"] == "wrong"
+    assert items["Z1"]["hint"].startswith("the bias b1 seems left out")
+    later = [n for n in GRADED_ONLY if n != "Z1" and not n.endswith("_new")]
+    assert {n: items[n]["verdict"] for n in later} == dict.fromkeys(later, "follow_through")
+
+
+@pytest.mark.parametrize("written", [EVERY_STEP, GRADED_ONLY], ids=["shows work", "graded only"])
+def test_rule1_degrees_costs_h_once_even_with_f_prime_in_degrees(
+    tmp_path: Path, written: list[str]
+) -> None:
+    # Fair: H in degrees (−1); f′(Z1) in degrees too is the same slip, not a new one: 9/10.
+    slips = {"A1": degrees_h, "fprime1": degrees_fprime}
+    line = verify(tmp_path, student_sheet(A4, slips, written))
+    assert line["score"] == 9.0
+    items = by_name(line)
+    assert items["A1"]["hint"] == "sin/cos evaluated in degrees; use radians"
+    assert items["delta1"]["verdict"] == "follow_through"
+
+
+def test_rule1_ungraded_slip_is_still_charged_once(tmp_path: Path) -> None:
+    # A slip made only in an ungraded step (δ2 sign) must cost something downstream.
+    line = verify(tmp_path, student_sheet(A4, {"delta2": flipped_delta2}, EVERY_STEP))
+    assert line["score"] < 10
+
+
+# ---------------------------------------------------------------------------
+# Rule 2: a mistake is charged once
+
+
+@pytest.mark.parametrize("written", [EVERY_STEP, GRADED_ONLY], ids=["shows δ2", "skips δ2"])
+def test_rule2_sign_convention_with_plus_update_is_charged_once(
+    tmp_path: Path, written: list[str]
+) -> None:
+    # δ = y − ŷ, then W + α·δHᵀ: the final weights are exactly right. Fair: the sign
+    # convention costs the first graded item it shows in (dW2, −0.5): 9.5/10.
+    slips: dict[str, Slip] = {"delta2": flipped_delta2}
+    slips |= {f"{p}_new": plus_update(p) for p in ("W1", "b1", "W2", "b2")}
+    line = verify(tmp_path, student_sheet(A4, slips, written))
+    assert line["score"] == 9.5
+    items = by_name(line)
+    assert items["dW2"]["verdict"] == "wrong"
+    assert "sign" in items["dW2"]["hint"] or "your delta2" in items["dW2"]["hint"]
+    for name in ("db2", "dA1", "delta1", "dW1", "db1"):
+        assert items[name]["verdict"] == "follow_through", name
+    for name in ("W1_new", "b1_new", "W2_new", "b2_new"):
+        assert items[name]["verdict"] == "correct", name
+
+
+RNN = ROOT / "problems" / "rnn.yaml"
+
+
+def averaged(name: str) -> Slip:
+    """The loss averaged over the T = 3 time steps, and its gradient with it."""
+    return lambda net, w: net.compute(name, w) / 3
+
+
+@pytest.mark.parametrize("writes_da2", [True, False], ids=["writes ∂L/∂ŷ", "skips ∂L/∂ŷ"])
+def test_rule2_rnn_loss_averaged_over_time_is_charged_at_the_loss_only(
+    tmp_path: Path, writes_da2: bool
+) -> None:
+    # Fair: the loss (1 pt) is wrong; every δ follows from that same choice: 12/13.
+    graded = ["A1_t1", "A1_t2", "A1_t3", "A2", "loss", "delta1_t3", "delta1_t2", "delta1_t1"]
+    written = [*graded, "dWx1", "dWh1", "db1", *(["dA2"] if writes_da2 else [])]
+    sheet = student_sheet(RNN, {"loss": averaged("loss"), "dA2": averaged("dA2")}, written)
+    line = verify(tmp_path, sheet, RNN)
+    assert (line["score"], line["max_score"]) == (12.0, 13.0)
+    items = by_name(line)
+    assert items["loss"]["verdict"] == "wrong"
+    assert "averaged over the 3 time steps" in items["loss"]["hint"]
+    for name in ("delta1_t3", "delta1_t2", "delta1_t1", "dWx1", "dWh1", "db1"):
+        assert items[name]["verdict"] == "follow_through", name
+
+
+# ---------------------------------------------------------------------------
+# Rule 3: "correct for the first three decimal points" accepts truncation
+
+
+def truncating_sheet(decimals: int) -> dict[str, Any]:
+    """A student who cuts every value after ``decimals`` decimals and carries that forward."""
+    network = Grader(load_problem(A4)).network
+    world = network.given()
+    answers: dict[str, Any] = {}
+    for _, name in network.plan():
+        shown = np.asarray(network.shown(name, network.compute(name, world)), dtype=float)
+        cut = np.trunc(shown * 10**decimals) / 10**decimals
+        world[name] = network.internal(name, cut)
+        answers[name] = cut.tolist()
+    return answers
+
+
+def test_rule3_truncated_to_three_decimals_is_full_marks(tmp_path: Path) -> None:
+    # H = 2.32572… written 2.325: only correct digits. Fair: 10/10.
+    sheet = truncating_sheet(3)
+    assert sheet["A1"][0] == 2.325
+    line = verify(tmp_path, sheet)
+    assert line["score"] == 10.0
+    assert set(verdicts(line).values()) == {"correct"}
+
+
+def test_rule3_truncation_accepts_only_right_digits(tmp_path: Path) -> None:
+    # 2.324 (a wrong third decimal) for 2.32572 is neither rounded nor truncated: wrong.
+    sheet = truncating_sheet(4)
+    sheet["A1"][0] = 2.324
+    assert by_name(verify(tmp_path, sheet))["A1"]["verdict"] == "wrong"
+
+
+# ---------------------------------------------------------------------------
+# Rule 4: nothing for work not done
+
+
+def constant_delta1(value: float) -> Slip:
+    return lambda net, w: np.full(3, value)
+
+
+@pytest.mark.parametrize("value", [0.0, 0.0001], ids=["honest zeros", "near zero"])
+def test_rule4_near_zero_earns_what_honest_zeros_earn(tmp_path: Path, value: float) -> None:
+    # δ1 all (near) zero, dW1, db1 from it, W1′ and b1′ copied from W1, b1. Fair: forward
+    # 3 + dW2, db2, W2ᵀδ2 1.5 + W2′, b2′ 2 = 6.5; nothing for the vanished first layer.
+    line = verify(tmp_path, student_sheet(A4, {"delta1": constant_delta1(value)}, GRADED_ONLY))
+    assert line["score"] == 6.5
+    items = by_name(line)
+    assert [items[n]["verdict"] for n in ("dW1", "db1", "W1_new", "b1_new")] == ["wrong"] * 4
+
+
+def test_rule4_y_hat_equal_to_y_makes_every_gradient_vanish(tmp_path: Path) -> None:
+    # ŷ = y, so δ2 = 0 and every gradient is zero; the updates hand back W, b. Fair: Z1,
+    # H, Z2 = 2/10.
+    slips: dict[str, Slip] = {"A2": lambda net, w: w["y"].copy()}
+    line = verify(tmp_path, student_sheet(A4, slips, GRADED_ONLY))
+    assert line["score"] == 2.0
+
+
+def test_rule4_an_update_too_small_to_show_earns_nothing(tmp_path: Path) -> None:
+    # δ1 a tenth of the right value: W1 − α·dW1 rounds back to W1 at 3 decimals. Fair: δ1
+    # wrong (−0.5), dW1, db1 carried forward, W1′ and b1′ the given ones (−2): 7.5/10.
+    slips: dict[str, Slip] = {"delta1": lambda net, w: net.compute("delta1", w) / 10}
+    line = verify(tmp_path, student_sheet(A4, slips, GRADED_ONLY, decimals=3))
+    assert line["score"] == 7.5
+    items = by_name(line)
+    assert items["W1_new"]["verdict"] == "wrong"
+    assert "not updated" in items["W1_new"]["hint"]
+
+
+def test_rule4_a_correct_update_that_rounds_back_is_still_full_marks(tmp_path: Path) -> None:
+    # b1′[2] = 0.05 − 0.001·0.2854 = 0.04971…: written 0.050 (3 decimals, rounded) is right.
+    line = verify(tmp_path, student_sheet(A4, {}, GRADED_ONLY, decimals=3))
+    assert line["score"] == 10.0
+
+
+def test_rule4_generated_variants_show_every_update_at_the_grading_tolerance() -> None:
+    # Handing in the given parameters as the updated ones must never pass in a variant.
+    from nncalc.variants import make_variant
+
+    problem = load_problem(A4)
+    for student in [f"s{k}" for k in range(25)]:
+        variant = make_variant(problem, 7, student).problem
+        grader = Grader(variant)
+        given = grader.network.given()
+        for name in ("W1_new", "b1_new", "W2_new", "b2_new"):
+            old = np.asarray(grader.shown(name, given[name.removesuffix("_new")]))
+            unchanged = np.abs(old - grader.expected[name]) <= grader.bounds[name]
+            assert not unchanged.all(), (student, name)  # (a cut value is no excuse: rule 4)
+
+
+# ---------------------------------------------------------------------------
+# Rule 5: legitimate forms are accepted, each with a short note
+
+MATRICES = ("dW2", "dW1", "W1_new", "W2_new")
+
+
+def test_rule5_inputs_by_outputs_layout_throughout_is_accepted(tmp_path: Path) -> None:
+    # Z = xW + b: every weight matrix (gradients, updates) written inputs×outputs. Every
+    # number is right. Fair: 10/10, with a note on the layout.
+    sheet = student_sheet(A4, {}, GRADED_ONLY)
+    for name in MATRICES:
+        sheet[name] = np.asarray(sheet[name]).T.tolist()
+    line = verify(tmp_path, sheet)
+    assert line["score"] == 10.0
+    items = by_name(line)
+    for name in MATRICES:
+        assert items[name]["verdict"] == "correct"
+        assert "inputs×outputs" in items[name]["hint"]
+        assert np.shape(items[name]["answer"]) == np.shape(sheet[name])  # as written
+
+
+def test_rule5_one_matrix_transposed_in_a_sheet_that_is_not_is_still_wrong(
+    tmp_path: Path,
+) -> None:
+    # Only dW1 written 4×3: a slip (x·δᵀ for δ·xᵀ), not a layout. Fair: −0.5.
+    sheet = student_sheet(A4, {}, GRADED_ONLY)
+    sheet["dW1"] = np.asarray(sheet["dW1"]).T.tolist()
+    line = verify(tmp_path, sheet)
+    assert line["score"] == 9.5
+    assert by_name(line)["dW1"]["hint"].startswith("transposed")
+
+
+def test_rule5_matrices_written_flat_row_by_row_are_accepted(tmp_path: Path) -> None:
+    # dW1 and W1′ as 12 numbers, row by row: the count fits only the 3×4 matrix. Fair 10.
+    sheet = student_sheet(A4, {}, GRADED_ONLY)
+    for name in MATRICES:
+        sheet[name] = np.ravel(sheet[name]).tolist()
+    line = verify(tmp_path, sheet)
+    assert line["score"] == 10.0
+    assert "row by row" in by_name(line)["dW1"]["hint"]
+
+
+COURSE_NAMES = {
+    "Z1": "Z[1]", "A1": "A^[1]", "Z2": "Z^{[2]}", "A2": "\\hat{y}", "dW2": "dW[2]",
+    "db2": "db^[2]", "dA1": "dA[1]", "delta1": "\\delta^{[1]}", "dW1": "dW^{[1]}",
+    "db1": "db[1]", "W1_new": "W[1]'", "b1_new": "b^[1]'", "W2_new": "W^{[2]}'",
+    "b2_new": "b[2]'",
+}  # fmt: skip
+
+
+def test_rule5_course_notations_for_names_are_read(tmp_path: Path) -> None:
+    # Every number right under Z[1]-style names. Fair: 10/10.
+    sheet = student_sheet(A4, {}, GRADED_ONLY)
+    line = verify(tmp_path, {COURSE_NAMES[n]: v for n, v in sheet.items()})
+    assert line["score"] == 10.0
+
+
+def test_rule5_an_unknown_name_gets_a_did_you_mean(tmp_path: Path) -> None:
+    sheet = student_sheet(A4, {}, GRADED_ONLY)
+    sheet["delat1"] = sheet.pop("delta1")
+    item = by_name(verify(tmp_path, sheet))["delat1"]
+    assert item["verdict"] == "invalid"
+    assert "did you mean delta1?" in item["reason"]
+
+
+def test_rule5_fractions_and_percentages_are_numbers(tmp_path: Path) -> None:
+    # Z1 = 27/20, 7/20, 3/5 exactly; ŷ as percentages. Fair: 10/10.
+    sheet = student_sheet(A4, {}, GRADED_ONLY)
+    sheet["Z1"] = ["27/20", "7/20", "3/5"]
+    sheet["A2"] = ["21.82%", "78.18%"]
+    line = verify(tmp_path, sheet)
+    assert line["score"] == 10.0
+    assert by_name(line)["Z1"]["answer"] == [1.35, 0.35, 0.6]
+
+
+# ---------------------------------------------------------------------------
+# Rule 6: too few decimals is a precision problem, not a wrong method
+
+
+def test_rule6_two_decimals_throughout_gets_a_precision_hint_on_every_short_item(
+    tmp_path: Path,
+) -> None:
+    # One rule: the usual one (right to 3 decimals, against the exact value or the one from
+    # the student's own earlier answers); an item right only to the 2 decimals it shows
+    # earns nothing and is told to give 3 decimals; no item is blamed on a method slip.
+    line = verify(tmp_path, student_sheet(A4, {}, GRADED_ONLY, decimals=2))
+    short = [i for i in line["items"] if i["verdict"] not in ("correct", "follow_through")]
+    assert short, "some 2-decimal answers must miss the third decimal"
+    for item in short:
+        assert item["verdict"] == "wrong" and item["points"] == 0, item["name"]
+        # An update that rounds back to the given parameter is the given one, not updated.
+        precision = re.fullmatch(r"given to 2 decimals: give at least 3 decimals", item["hint"])
+        assert precision or item["hint"].endswith("not updated"), item["name"]
+
+
+# ---------------------------------------------------------------------------
+# Feedback a student can act on
+
+
+def test_feedback_a_hint_never_hands_over_the_factor(tmp_path: Path) -> None:
+    sheet = student_sheet(A4, {"Z1": lambda net, w: 10 * net.compute("Z1", w)}, GRADED_ONLY)
+    hint = by_name(verify(tmp_path, sheet))["Z1"]["hint"]
+    assert "misplaced decimal point" in hint and "10^" not in hint and "times" not in hint
+
+
+def test_feedback_an_all_zeros_sheet_is_told_it_is_all_zeros(tmp_path: Path) -> None:
+    sheet = {name: np.zeros(np.shape(v)).tolist() for name, v in
+             student_sheet(A4, {}, GRADED_ONLY).items()}  # fmt: skip
+    line = verify(tmp_path, sheet)
+    hints = [i["hint"] or "" for i in line["items"]]
+    assert all("all zeros" in hint for hint in hints), hints
+    assert not any("left out" in hint for hint in hints)
+
+
+# ---------------------------------------------------------------------------
+# Property: a single slip anywhere costs at most the first graded item it touches
+
+PROBLEMS = [A4, RNN, ROOT / "problems" / "classic_222.yaml", ROOT / "problems" / "batch_xor.yaml"]
+
+
+@pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: p.stem)
+def test_property_one_slip_costs_at_most_the_first_graded_item_it_touches(
+    tmp_path: Path, problem: Path
+) -> None:
+    rng = np.random.default_rng(12)
+    grader = Grader(load_problem(problem))
+    names, points = grader.names, grader.rubric.points_for
+    share = grader.rubric.follow_through
+    for trial in range(12):
+        slipped = names[int(rng.integers(len(names)))]
+        entry, factor = rng.random(), float(rng.choice([-1.0, 0.5, 1.7, 3.0]))
+
+        def slip(
+            net: Any, w: Values, name: str = slipped, at: float = entry, by: float = factor
+        ) -> Any:
+            value = np.array(net.compute(name, w), dtype=float)
+            flat = value.reshape(-1)
+            flat[int(at * flat.size)] *= by
+            flat[int(at * flat.size)] += 0.37  # never a zero, never the right value
+            return value
+
+        written = [n for n in names if points(n) or rng.random() < 0.5 or n == slipped]
+        sheet = student_sheet(problem, {slipped: slip}, written)
+        clean = student_sheet(problem, {}, written)
+        touched = [n for n in names[names.index(slipped) :] if points(n)
+                   and not np.allclose(sheet.get(n, 0), clean.get(n, 0))]  # fmt: skip
+        line = verify(tmp_path, sheet, problem)
+        lost = line["max_score"] - line["score"]
+        bound = points(touched[0]) * (1 + (1 - share)) if touched else 0.0
+        assert lost <= bound + 1e-9, (
+            problem.stem,
+            trial,
+            slipped,
+            touched[:1],
+            lost,
+            by_name(line),
+        )
+
+
+def report(tmp_path: Path, answers: dict[str, Any], fmt: str) -> str:
+    path = tmp_path / "sheet.yaml"
+    path.write_text(yaml.safe_dump({"student": "s", "answers": answers}, allow_unicode=True))
+    args = ["verify", str(path), "--problem", str(A4), "--format", fmt]
+    return CliRunner().invoke(app, args).stdout
+
+
+@pytest.mark.parametrize("fmt", ["plain", "markdown", "html", "gradescope"])
+def test_feedback_every_format_says_what_an_item_was_marked_on(tmp_path: Path, fmt: str) -> None:
+    sheet = student_sheet(A4, {"Z1": no_bias_z1}, GRADED_ONLY)
+    assert "marked using your Z1, which was wrong" in report(tmp_path, sheet, fmt)
+
+
+def test_feedback_json_lists_the_answers_an_item_was_marked_on(tmp_path: Path) -> None:
+    items = by_name(verify(tmp_path, student_sheet(A4, {"Z1": no_bias_z1}, GRADED_ONLY)))
+    assert items["A1"]["marked_on"] == ["Z1"]
+    assert items["Z2"]["marked_on"] == ["A1 (H)"]
+    assert "marked_on" not in items["Z1"]
