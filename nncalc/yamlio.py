@@ -58,11 +58,13 @@ def read_text(
     refused before a byte is read, and its size is checked before reading (``/dev/zero``
     never ends).  Messages name the path and the problem, never the file's bytes.
     """
-    if str(path) == STDIN:
-        return _read_stdin(display or STDIN_NAME, max_bytes)
-    shown = display or str(path)
+    shown = display or shown_path(path)
     try:
-        raw = _read_regular(path, shown, max_bytes)
+        raw = (
+            _read_stdin(shown, max_bytes)
+            if str(path) == STDIN
+            else _read_regular(path, shown, max_bytes)
+        )
     except FileNotFoundError:
         raise NncalcError("no such file", source=shown) from None
     except PermissionError:
@@ -88,19 +90,14 @@ def shown_path(path: str | Path) -> str:
     return STDIN_NAME if str(path) == STDIN else str(path)
 
 
-def _read_stdin(shown: str, max_bytes: int) -> str:
-    """Standard input, at most ``max_bytes`` of UTF-8 (a pipe's size is not known ahead)."""
+def _read_stdin(shown: str, max_bytes: int) -> bytes:
+    """Standard input, at most ``max_bytes`` (a pipe's size is not known ahead)."""
     import sys
 
     raw = sys.stdin.buffer.read(max_bytes + 1)
     if len(raw) > max_bytes:
         raise NncalcError(f"file too large (limit {max_bytes} bytes)", source=shown)
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise NncalcError(
-            f"not UTF-8 text (byte {exc.start} is 0x{raw[exc.start]:02x})", source=shown
-        ) from None
+    return raw
 
 
 _OS_REASONS = {
