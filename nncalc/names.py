@@ -41,6 +41,7 @@ def _compiled(states: frozenset[str]) -> re.Pattern[str]:
     return re.compile(_GRAMMAR.replace("STATES", "|".join(map(re.escape, sorted(states)))))
 
 
+@lru_cache(maxsize=8192)  # the grader asks for the same few names for every sheet
 def split_name(name: str) -> tuple[str, int]:
     """A canonical name as (quantity, layer): 'dW2' → ('dW', 2); 'W1_new' → ('W_new', 1);
     'Z1_t3' → ('Z_t', 1); 'm_W1' → ('m_W', 1); 'loss' → ('loss', 0)."""
