@@ -98,6 +98,7 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a Unix tool whose reader went away
 
 #: The option of each library argument an error may name: the CLI speaks of its options.
 OPTION_OF_ARGUMENT = {
+    "out_dir": "--out-dir",
     "out": "--output",
     "visibility": "--visibility",
     "limits": "--limit",
@@ -316,6 +317,14 @@ def verify(
         typer.Option("--show-expected/--hide-expected", help="Show the exact values."),
     ] = False,
     precision: PrecisionOption = 4,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out-dir",
+            help="With --format html: one page per student and index.html, the class "
+            "overview, in this folder.",
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", help="Print nothing; the exit code only.")
     ] = False,
@@ -340,6 +349,10 @@ def verify(
 
         limits = Limits.parse(limit or [])
         fmt_name, color, width = _display(fmt, output, color, suffixes=VERIFY_SUFFIXES)
+        if out_dir is not None and (fmt_name != "html" or output is not None):
+            raise NncalcError(
+                "expected --format html and no -o (the pages go in the folder)", argument="out_dir"
+            )
         entries = find_sheets(paths)
         source = _key_source(problem, variants, problem_root or [], paths, fmt_name)
         partial = _partial_file(output, fmt_name, resume)
@@ -354,7 +367,14 @@ def verify(
                 done=done,
                 previous=previous,
             )
-        if not quiet:
+        if out_dir is not None:
+            from nncalc.output import atomic_write_all
+            from nncalc.report import html_pages
+
+            out_dir.mkdir(parents=True, exist_ok=True)
+            pages = html_pages(results, show_expected=show_expected, precision=precision)
+            atomic_write_all([(out_dir / name, page) for name, page in pages.items()])
+        elif not quiet:
             text = render_results(
                 results,
                 cast("ReportFormat", fmt_name),  # a VerifyFormat's value

@@ -157,15 +157,13 @@ def summarize(results: list[StudentResult]) -> ClassSummary:
         max_score = max(r.max_score for r in graded)
     having: dict[str, int] = {}
     succeeded: dict[str, int] = {}
-    hints: Counter[str] = Counter()
     for result in graded:
         for name in dict.fromkeys(item.name for item in result.items):
             having[name] = having.get(name, 0) + 1
             succeeded.setdefault(name, 0)
         for name in {item.name for item in result.items if item.verdict in SUCCESS}:
             succeeded[name] += 1
-        hints.update(item.hint for item in result.items if item.hint)
-    top = hints.most_common(1)
+    top = _hint_counts(graded).most_common(1)
     return ClassSummary(
         graded=len(graded),
         failed=len(results) - len(graded),
@@ -199,8 +197,7 @@ def _summary_rows(results: list[StudentResult], precision: int) -> list[tuple[st
 
 
 def _success_rows(results: list[StudentResult]) -> list[tuple[str, str]]:
-    labels = _labels(results)
-    return [(labels[name], fmt_percent(rate)) for name, rate in summarize(results).success.items()]
+    return [(label, fmt_percent(rate)) for label, rate in _success_rates(results)]
 
 
 # ---------------------------------------------------------------------------
@@ -780,18 +777,184 @@ def to_html(
     results: list[StudentResult], *, show_expected: bool, precision: int, summary: bool
 ) -> str:
     """A standalone HTML5 page: inline CSS, no scripts, no external resources."""
-    from nncalc.render import HTML_CSS
-
     if len(results) == 1:
         title = f"Feedback: {results[0].student}"
     else:
         title = f"Feedback ({len(results)} files)" if results else "Feedback"
     body = html_body(results, show_expected=show_expected, precision=precision, summary=summary)
+    return _page(title, body)
+
+
+def _page(title: str, body: str) -> str:
+    from nncalc.render import HTML_CSS
+
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_h(title)}</title>\n"
-        f"<style>\n{PAGE_CSS}{HTML_CSS}{REPORT_CSS}</style>\n</head>\n<body>\n"
+        f"<style>\n{PAGE_CSS}{HTML_CSS}{REPORT_CSS}{INDEX_CSS}</style>\n</head>\n<body>\n"
         f"{body}\n</body>\n</html>\n"
+    )
+
+
+# ---------------------------------------------------------------------------
+# One page per student, and the class overview for the TA
+
+INDEX_CSS = """\
+.nncalc svg { display: block; margin: 0.5em 0 1.5em; }
+.nncalc svg text { font: 12px system-ui, sans-serif; fill: #1a1a1a; }
+"""
+#: Bars of the score histogram.
+HISTOGRAM_BINS = 10
+
+
+def html_pages(
+    results: list[StudentResult], *, show_expected: bool, precision: int
+) -> dict[str, str]:
+    """``index.html`` (the class overview) and one self-contained page per sheet, by file name.
+
+    The overview opens with a histogram of the scores and each quantity's success rate
+    (inline SVG: no scripts, nothing fetched), then the mistakes most students made
+    (each hint counted once per student), then the students, each linked to their page.
+    """
+    pages: dict[str, str] = {}
+    names = [_page_name(result, pages) for result in results]
+    for result, name in zip(results, names, strict=True):
+        pages[name] = to_html(
+            [result], show_expected=show_expected, precision=precision, summary=False
+        )
+    pages["index.html"] = _index(results, names, precision)
+    return pages
+
+
+def _page_name(result: StudentResult, taken: dict[str, str]) -> str:
+    """A file name for the student's page: the id where it is a safe name, else its safe
+    part and a short hash of it; never index.html, never a name already taken."""
+    import hashlib
+
+    safe = "".join(
+        c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in result.student
+    )
+    safe = safe.strip(".")[:80] or "student"
+    if safe != result.student or safe.lower() == "index":
+        safe += "-" + hashlib.sha256(result.student.encode("utf-8", "replace")).hexdigest()[:10]
+    name, n = f"{safe}.html", 1
+    while name in taken or name == "index.html":
+        n += 1
+        name = f"{safe}-{n}.html"
+    taken[name] = ""
+    return name
+
+
+def _index(results: list[StudentResult], names: list[str], precision: int) -> str:
+    graded = [r for r in results if r.error is None]
+    parts = ['<div class="nncalc nncalc-report">', "<h1>Class overview</h1>"]
+    parts.append('<table class="summary"><tbody>')
+    parts += [
+        f'<tr><th scope="row">{_h(what)}</th><td>{_h(value)}</td></tr>'
+        for what, value in _summary_rows(results, precision)
+    ]
+    parts.append("</tbody></table>")
+    if graded:
+        top = max(r.max_score for r in graded) or 1.0
+        parts += ["<h2>Scores</h2>", _histogram([r.score / top for r in graded], top, precision)]
+        parts.append("<h2>Correct or follow-through, by quantity</h2>")
+        parts.append(_bars(_success_rates(results)))
+    mistakes = _mistakes(graded)
+    if mistakes:
+        parts.append("<h2>Most frequent mistakes</h2>")
+        parts.append('<table class="summary"><thead><tr><th scope="col">mistake</th>')
+        parts.append('<th scope="col">students</th></tr></thead><tbody>')
+        parts += [
+            f'<tr><td>{_h(hint)}</td><td class="num">{count}</td></tr>' for hint, count in mistakes
+        ]
+        parts.append("</tbody></table>")
+    parts.append("<h2>Students</h2>")
+    parts.append(
+        '<table class="results"><thead><tr><th scope="col">student</th>'
+        '<th scope="col">score</th><th scope="col">note</th></tr></thead><tbody>'
+    )
+    for result, name in zip(results, names, strict=True):
+        if result.error is None:
+            score = (
+                f"{fmt_points(result.score, precision)} / {fmt_points(result.max_score, precision)}"
+            )
+        else:
+            score = "not graded"
+        note = result.error or warnings_text(result)
+        parts.append(
+            f'<tr><th scope="row"><a href="{_h(name)}">{_h(result.student)}</a></th>'
+            f'<td class="num">{_h(score)}</td><td class="note">{_h(note)}</td></tr>'
+        )
+    parts += ["</tbody></table>", "</div>"]
+    return _page(f"Class overview ({len(results)} files)", "\n".join(parts))
+
+
+def _success_rates(results: list[StudentResult]) -> list[tuple[str, float]]:
+    labels = _labels(results)
+    return [(labels[name], rate) for name, rate in summarize(results).success.items()]
+
+
+def _hint_counts(results: list[StudentResult]) -> Counter[str]:
+    """How many students got each hint: once per student, however many of their items it
+    was given for (one all-zeros sheet is one student, not seven)."""
+    counts: Counter[str] = Counter()
+    for result in results:
+        counts.update({item.hint for item in result.items if item.hint})
+    return counts
+
+
+def _mistakes(results: list[StudentResult], most: int = 5) -> list[tuple[str, int]]:
+    """The hints given to the most students."""
+    return _hint_counts(results).most_common(most)
+
+
+def _histogram(fractions: list[float], top: float, precision: int) -> str:
+    """Scores as bars: how many students in each tenth of the maximum."""
+    bins = [0] * HISTOGRAM_BINS
+    for fraction in fractions:
+        bins[min(int(fraction * HISTOGRAM_BINS), HISTOGRAM_BINS - 1)] += 1
+    width, height, bar = 40, 120, max(bins) or 1
+    rects, labels = [], []
+    for k, count in enumerate(bins):
+        h = round(height * count / bar)
+        x = 40 + k * width
+        rects.append(
+            f'<rect x="{x + 4}" y="{20 + height - h}" width="{width - 8}" height="{h}" '
+            f'fill="#4a78c2"><title>{count}</title></rect>'
+        )
+        if count:
+            labels.append(
+                f'<text x="{x + width // 2}" y="{14 + height - h}" '
+                f'text-anchor="middle">{count}</text>'
+            )
+        low = fmt_points(top * k / HISTOGRAM_BINS, precision)
+        labels.append(f'<text x="{x}" y="{height + 36}" text-anchor="middle">{_h(low)}</text>')
+    labels.append(
+        f'<text x="{40 + HISTOGRAM_BINS * width}" y="{height + 36}" '
+        f'text-anchor="middle">{_h(fmt_points(top, precision))}</text>'
+    )
+    total_width = 80 + HISTOGRAM_BINS * width
+    return (
+        f'<svg width="{total_width}" height="{height + 50}" role="img" '
+        f'aria-label="histogram of scores">{"".join(rects)}{"".join(labels)}</svg>'
+    )
+
+
+def _bars(rates: list[tuple[str, float]]) -> str:
+    """Each quantity's success rate as a horizontal bar, its percentage beside it."""
+    row, left, length = 22, 160, 300
+    parts = []
+    for k, (label, rate) in enumerate(rates):
+        y, bar, shown = 10 + k * row, round(length * rate), _h(fmt_percent(rate))
+        parts.append(f'<text x="{left - 8}" y="{y + 14}" text-anchor="end">{_h(label)}</text>')
+        parts.append(
+            f'<rect x="{left}" y="{y + 2}" width="{bar}" height="{row - 6}" '
+            f'fill="#2e8b57"><title>{shown}</title></rect>'
+        )
+        parts.append(f'<text x="{left + bar + 6}" y="{y + 14}">{shown}</text>')
+    return (
+        f'<svg width="{left + length + 60}" height="{20 + row * len(rates)}" role="img" '
+        f'aria-label="success rate by quantity">{"".join(parts)}</svg>'
     )

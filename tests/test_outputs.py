@@ -11,6 +11,7 @@ No test here touches the machine's /dev/null: the devices and FIFOs are made in 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
@@ -93,7 +94,9 @@ def fifo_reader(path: Path) -> Iterator[list[bytes]]:
         yield read
     finally:
         if thread.is_alive():  # nothing wrote into the FIFO: release the reader
-            os.close(os.open(spare, os.O_WRONLY | os.O_NONBLOCK))
+            # ENXIO: no reader any more (it was closing just now): nothing to release
+            with contextlib.suppress(OSError):
+                os.close(os.open(spare, os.O_WRONLY | os.O_NONBLOCK))
         thread.join(10)
         spare.unlink()
 

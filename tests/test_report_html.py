@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 from test_report import CLASS_SUMMARY, DAVE_ERROR, HINT, alice, bob, carol, dave, erin, item, klass
@@ -251,3 +252,53 @@ def test_attributes_are_the_page_own() -> None:
         *("total", "error", "class-summary", "summary", "matrix", "scalar", "unknown"),
         *("correct", "follow_through", "wrong", "missing", "invalid"),
     }
+
+
+def test_one_page_per_student_and_a_class_overview(tmp_path: Path) -> None:
+    """`verify DIR --format html --out-dir pages/`: the TA's index opens with the overview
+    (histogram, success by quantity, mistakes counted per student), then links every page."""
+    from typer.testing import CliRunner
+
+    from nncalc.cli import app
+
+    root = Path(__file__).resolve().parent
+    sheets = tmp_path / "class"
+    sheets.mkdir()
+    for name in ("full", "mistake_bias", "all_zeros", "mistake_degrees"):
+        (sheets / f"{name}.yaml").write_bytes((root / "data" / "a4" / f"{name}.yaml").read_bytes())
+    (sheets / "broken.yaml").write_text("answers: [\n")
+    pages = tmp_path / "pages"
+    a4 = root.parent / "problems" / "a4.yaml"
+    args = ["verify", str(sheets), "--problem", str(a4), "-f", "html", "--out-dir", str(pages)]
+    result = CliRunner().invoke(app, args)
+    assert (result.exit_code, result.stdout) == (2, "")  # broken.yaml could not be graded
+    names = sorted(p.name for p in pages.iterdir())
+    students = ["all_zeros", "broken", "full", "mistake_bias", "mistake_degrees"]
+    assert names == sorted([*(f"{s}.html" for s in students), "index.html"])
+    index = (pages / "index.html").read_text()
+    assert index.index("<h2>Scores</h2>") < index.index("<h2>Students</h2>")
+    assert index.count("<svg") == 2 and "<script" not in index and "http" not in index
+    for student in students:
+        assert f'<a href="{student}.html">{student}</a>' in index
+        page = (pages / f"{student}.html").read_text()
+        assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+    # each mistake once per student: one all-zeros sheet is 1 student, not 12 items
+    assert "<tr><td>no follow-through credit: it builds on Z1, all zeros</td>" in index
+    assert '<td class="num">1</td>' in index and "(12×)" not in index
+    assert '<td class="num">not graded</td>' in index
+
+
+def test_out_dir_needs_the_html_format(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from nncalc.cli import app
+
+    root = Path(__file__).resolve().parent
+    sheet = root / "data" / "a4" / "full.yaml"
+    a4 = root.parent / "problems" / "a4.yaml"
+    args = ["verify", str(sheet), "--problem", str(a4), "-f", "csv", "--out-dir", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: --out-dir: expected --format html and no -o (the pages go in the folder)\n"
+    )
