@@ -190,16 +190,14 @@ def import_cycles(package: Path) -> list[str]:
 def test_imports_run_one_way() -> None:
     """A lower module never imports a higher one (type-only and deferred imports count)."""
     findings = tier_findings(PACKAGE, TIERS)
-    if findings:
-        pytest.fail("imports against the tiers:\n" + "\n".join(findings), pytrace=False)
+    assert findings == [], "imports against the tiers:\n" + "\n".join(findings)
 
 
 def test_no_import_circles() -> None:
     """No chain of imports leads back to its start, counting imports inside functions."""
     circles = import_cycles(PACKAGE)
-    if circles:
-        message = "circles of imports (module:line of each import):\n" + "\n".join(circles)
-        pytest.fail(message, pytrace=False)
+    message = "circles of imports (module:line of each import):\n" + "\n".join(circles)
+    assert circles == [], message
 
 
 # ---------------------------------------------------------------------------
@@ -488,6 +486,5 @@ def test_every_quantitys_declared_inputs_cover_what_its_rule_reads(
                 + (f"; declares unread {unread}" if unread else "")
                 + (f"; declares {not_earlier}, not computed before it" if not_earlier else "")
             )
-    if disagreements:
-        message = "rules and their declared inputs disagree:\n" + "\n".join(disagreements)
-        pytest.fail(message, pytrace=False)
+    message = "rules and their declared inputs disagree:\n" + "\n".join(disagreements)
+    assert disagreements == [], message
