@@ -62,7 +62,7 @@ def read_sheet(
     """Read an answers file without choosing its problem: ``problem`` is the claim resolved
     lexically against the file's folder (None without a claim); the grader decides.
     With ``claimed=False`` (the problem is given) the ``problem:`` field is not read."""
-    doc = load_yaml_file(path, max_bytes=max_bytes)
+    doc = load_yaml_file(path, max_bytes=max_bytes, written=True)
     data = doc.data
     if data is None:
         data = {}

@@ -55,7 +55,7 @@ from nncalc.sources import (
     identity,
 )
 from nncalc.validate import NUMBER_TEXT, drop_leading_ones
-from nncalc.yamlio import shown_path
+from nncalc.yamlio import WrittenNumber, shown_path
 
 Values = dict[str, Any]
 #: A classic slip: the hint that names it, and the value it gives from the student's values.
@@ -122,6 +122,17 @@ class _Read:
     layout: bool = False  # transposed, accepted: the sheet uses the inputs×outputs layout
     note: str | None = None  # a legitimate form, read as such (shown when there is no hint)
     reason: str | None = None  # why it is invalid
+    #: The entries as written (strings, laid out like ``value``), where some entry's text is
+    #: not the shortest form of its number (2.3250, 27/20, 21.82%, 2); None otherwise.
+    text: np.ndarray | None = None
+
+    def written(self, as_answered: bool) -> Any:
+        """The texts as a result holds them: in the layout the student wrote if
+        ``as_answered`` (transposed back), else in the expected one."""
+        if self.text is None:
+            return None
+        turned = as_answered and (self.transposed or self.layout)
+        return (self.text.T if turned else self.text).tolist()
 
 
 class Grader:
@@ -169,7 +180,7 @@ class Grader:
         result = StudentResult(sheet.student, sheet.file, self.problem.source)
         given, extra = self._sort_answers(sheet.answers)
         # A bare null (or an empty value) is an answer left blank, like a list of nulls.
-        reads = {n: self._read(n, a.raw) for n, a in given.items() if a.raw is not None}
+        reads = {n: self._read_as_written(n, a.raw) for n, a in given.items() if a.raw is not None}
         _accept_consistent_layout(reads)
         with np.errstate(all="ignore"):
             items = self._all_correct(reads)
@@ -198,6 +209,7 @@ class Grader:
                     item.max_points,
                     _answer_lists(read.value),
                 )
+                item.answer_text = read.written(True)
             if read is not None or item.max_points:
                 items.append(item)
         return items
@@ -291,6 +303,7 @@ class Grader:
         item.answer = _answer_lists(
             answer.T if read.transposed or read.layout else answer
         )  # as the student wrote it
+        item.answer_text = read.written(True)
         if read.transposed:  # the right numbers, maybe, in the wrong layout: never credit
             item.verdict = "wrong"
             item.hint = self._hint(name, answer, True, world, expected)
@@ -440,6 +453,18 @@ class Grader:
         return bool(self.rubric.tolerance.passes(answer, shown, cut=False).all())
 
     # -- reading an answer --------------------------------------------------------------
+
+    def _read_as_written(self, name: str, raw: Any) -> _Read:
+        """:meth:`_read`, keeping the entries' texts where they differ from the numbers'
+        shortest form, laid out as the value read (so the report shows what was written)."""
+        read = self._read(name, raw)
+        texts = None if read.value is None else _written_texts(raw)
+        if texts is not None and read.value is not None:
+            written = np.empty(np.shape(texts), dtype=object)
+            written[...] = texts
+            if written.size == read.value.size:
+                read.text = written.T if read.transposed else written.reshape(read.value.shape)
+        return read
 
     def _read(self, name: str, raw: Any) -> _Read:
         expected = np.shape(self.expected[name])
@@ -683,7 +708,7 @@ class Grader:
 # Helpers
 
 
-_NUMBER_TYPES = (int, float)
+_NUMBER_TYPES = (int, float, WrittenNumber)
 _NON_FINITE = ("nan", "inf", "-inf", "+inf", "infinity", "-infinity")  # named as not finite
 
 
@@ -734,6 +759,33 @@ def _nested(raw: Any) -> list[Any] | float | str:
             return "rows of different lengths"
         return items
     return f"expected numbers, got {type(raw).__name__}"
+
+
+def _written_texts(raw: Any) -> Any:
+    """Each entry as the student wrote it (nested like ``raw``; None for an empty entry),
+    or None when every entry is a plain float, whose shortest form is what was written."""
+    if type(raw) is float or (
+        type(raw) is list
+        and all(type(v) is float or (type(v) is list and _all_floats(v)) for v in raw)
+    ):
+        return None
+    return _entry_texts(raw)
+
+
+def _all_floats(values: list[Any]) -> bool:
+    return all(type(v) is float for v in values)
+
+
+def _entry_texts(raw: Any) -> Any:
+    if isinstance(raw, list):
+        return [_entry_texts(v) for v in raw]
+    if isinstance(raw, WrittenNumber):
+        return raw.text
+    if isinstance(raw, str):
+        return raw.strip()
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return repr(raw)
+    return None
 
 
 #: Course notations: a layer number in brackets or as a superscript (Z[1], W^{[2]}), a hat.

@@ -166,9 +166,13 @@ def as_rows(value: Any) -> np.ndarray:
     return arr
 
 
-def grid(value: Any, precision: int, gap_row: str = "⋮", gap_col: str = "…") -> list[list[str]]:
-    """The value as a (possibly shortened) grid of formatted entries."""
+def grid(
+    value: Any, precision: int, gap_row: str = "⋮", gap_col: str = "…", texts: Any = None
+) -> list[list[str]]:
+    """The value as a (possibly shortened) grid of formatted entries; ``texts`` (nested
+    like the value) gives an entry's text as written instead, where it is not None."""
     rows = as_rows(value)
+    written = None if texts is None else _text_rows(texts, rows.shape)
     cols = shown_indices(len(rows[0]))
     out = []
     for i in shown_indices(len(rows)):
@@ -177,11 +181,25 @@ def grid(value: Any, precision: int, gap_row: str = "⋮", gap_col: str = "…")
         else:
             out.append(
                 [
-                    fmt_number(float(rows[i, j]), precision) if j is not None else gap_col
+                    gap_col
+                    if j is None
+                    else written[i, j]
+                    if written is not None and written[i, j] is not None
+                    else fmt_number(float(rows[i, j]), precision)
                     for j in cols
                 ]
             )
     return out
+
+
+def _text_rows(texts: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Texts laid out as :func:`as_rows` lays out their value; None if they do not fit."""
+    written = np.empty(np.shape(texts), dtype=object)  # strings stay whole, never split
+    try:
+        written[...] = texts
+        return written.reshape(shape)
+    except ValueError:
+        return None
 
 
 #: Of a stack of feature maps or kernels, this many matrices are shown (all stay in JSON).
@@ -202,16 +220,20 @@ def blocks(value: Any) -> list[tuple[str, Any]]:
     return out
 
 
-def matrix_text(value: Any, precision: int) -> str:
-    """A vector or matrix laid out in aligned, bracketed rows; a stack as labelled matrices."""
+def matrix_text(value: Any, precision: int, texts: Any = None) -> str:
+    """A vector or matrix laid out in aligned, bracketed rows; a stack as labelled matrices.
+    (``texts``: the entries as written, see :func:`grid`.)"""
     if np.ndim(value) == 0:
-        return fmt_number(float(value), precision)
+        return texts if isinstance(texts, str) else fmt_number(float(value), precision)
     if np.ndim(value) > 2:
         parts = []
+        laid_texts = None if texts is None else _text_rows(texts, np.shape(value))
+        written = {} if laid_texts is None else dict(blocks(laid_texts))
         for label, block in blocks(value):
-            parts.append(label if block is None else f"{label}\n{matrix_text(block, precision)}")
+            laid = None if block is None else matrix_text(block, precision, written.get(label))
+            parts.append(label if laid is None else f"{label}\n{laid}")
         return "\n".join(parts)
-    cells = grid(value, precision)
+    cells = grid(value, precision, texts=texts)
     widths = column_widths(cells)
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
     brackets = bracket_pairs(len(lines))
@@ -248,10 +270,11 @@ class MarkedGrid:
 
 
 def marked_grid(
-    value: Any, precision: int, wrong: Sequence[Sequence[int]] = ()
+    value: Any, precision: int, wrong: Sequence[Sequence[int]] = (), texts: Any = None
 ) -> MarkedGrid | None:
     """A number or nested lists laid out with the entries listed in ``wrong`` marked (as
     :func:`_is_wrong` reads an index); None when it is not numbers (text, ragged rows).
+    ``texts``: the entries as written, shown instead of the formatted numbers (:func:`grid`).
 
     The one layout behind every "answer with its wrong entries marked": each format
     (plain text, Markdown, HTML) only wraps the cells.
@@ -259,9 +282,10 @@ def marked_grid(
     try:
         ndim = nesting_depth(value)
         if ndim == 0:
-            return MarkedGrid(0, [[(fmt_number(float(value), precision), bool(wrong))]])
+            shown = texts if isinstance(texts, str) else fmt_number(float(value), precision)
+            return MarkedGrid(0, [[(shown, bool(wrong))]])
         rows = as_rows(value)
-        cells = grid(value, precision)
+        cells = grid(value, precision, texts=texts)
     except (TypeError, ValueError, IndexError):
         return None
     row_ids, col_ids = shown_indices(len(rows)), shown_indices(len(rows[0]))
@@ -693,18 +717,21 @@ background: transparent; white-space: nowrap; }
 """
 
 
-def html_value(value: Any, precision: int, wrong: Sequence[Sequence[int]] = ()) -> str:
+def html_value(
+    value: Any, precision: int, wrong: Sequence[Sequence[int]] = (), texts: Any = None
+) -> str:
     """A value as HTML: a number, or a small table of entries (vectors as a column).
 
     The entries listed in ``wrong`` (see :func:`marked_grid`) are highlighted
-    (``<mark>`` inside ``<strong>``, readable without CSS too).
+    (``<mark>`` inside ``<strong>``, readable without CSS too); ``texts`` are the
+    entries as written (:func:`grid`).
     A value that is not numbers (ragged rows, text) is shown escaped in ``<code>``.
     """
     if hasattr(value, "tolist"):
         value = value.tolist()
     if value is None:
         return ""
-    layout = marked_grid(value, precision, wrong)
+    layout = marked_grid(value, precision, wrong, texts)
     if layout is None:
         return f"<code>{escape.html(str(value))}</code>"
 

@@ -28,8 +28,9 @@ matrix marks the whole row and ``[]`` (or any index of a scalar) the whole value
 HTML highlights it (``<strong><mark>0.5000</mark></strong>``) in a small table.
 
 **Numbers.** Answers and expected values are laid out as :mod:`nncalc.render`
-lays out values (``precision`` decimals, vectors as columns, large matrices by
-their corners). Points, scores and class statistics are rounded to
+lays out values (vectors as columns, large matrices by their corners); expected
+values with ``precision`` decimals, answers with the student's digits as written
+(:func:`answer_texts`: 2.325 is never padded to 2.3250). Points, scores and class statistics are rounded to
 ``precision`` decimals without trailing zeros (``9.5 / 10``). JSON and CSV keep
 full precision; JSON writes a non-finite number in an answer as ``null``.
 
@@ -253,9 +254,12 @@ def _lists(value: Any) -> Any:
 Line = list[tuple[str, bool]]
 
 
-def value_lines(value: Any, wrong: list[list[int]], precision: int) -> list[Line]:
+def value_lines(
+    value: Any, wrong: list[list[int]], precision: int, texts: Any = None
+) -> list[Line]:
     """The value laid out as :func:`nncalc.render.matrix_text` does, wrong entries marked
-    (``*0.5000*``; the others padded to match, `` 0.2500 ``).
+    (``*0.5000*``; the others padded to match, `` 0.2500 ``); ``texts``, the entries as
+    written (:func:`answer_texts`), are shown instead of the formatted numbers.
 
     Unreadable values (not numbers, ragged rows) are shown as Python writes them.
     """
@@ -267,10 +271,11 @@ def value_lines(value: Any, wrong: list[list[int]], precision: int) -> list[Line
     unreadable: list[Line] = [[(_text(str(value)), False)]]
     if not wrong:
         try:
-            return [[(line, False)] for line in matrix_text(value, precision).split("\n")]
+            laid = matrix_text(value, precision, texts)
+            return [[(line, False)] for line in laid.split("\n")]
         except (TypeError, ValueError, IndexError):
             return unreadable
-    layout = marked_grid(value, precision, wrong)
+    layout = marked_grid(value, precision, wrong, texts)
     if layout is None:
         return unreadable
     if layout.ndim == 0:
@@ -288,10 +293,34 @@ def value_lines(value: Any, wrong: list[list[int]], precision: int) -> list[Line
     return lines
 
 
-def value_text(value: Any, wrong: list[list[int]], precision: int) -> str:
+def value_text(value: Any, wrong: list[list[int]], precision: int, texts: Any = None) -> str:
     return "\n".join(
-        "".join(text for text, _ in line) for line in value_lines(value, wrong, precision)
+        "".join(text for text, _ in line) for line in value_lines(value, wrong, precision, texts)
     )
+
+
+def answer_texts(item: ItemResult) -> Any:
+    """A student's answer as they wrote it, entry by entry (2.325 stays 2.325, never padded
+    to 2.3250; 2.3250 stays 2.3250): the texts kept when reading, else each number's
+    shortest form, which is what the file said."""
+    if item.answer_text is not None:
+        return _escaped_texts(item.answer_text)
+    return _shortest_texts(_lists(item.answer))
+
+
+def _escaped_texts(texts: Any) -> Any:
+    """Texts from a student's file, made visible (the format's own escaping follows)."""
+    if isinstance(texts, list):
+        return [_escaped_texts(t) for t in texts]
+    return _text(texts) if isinstance(texts, str) else None
+
+
+def _shortest_texts(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_shortest_texts(v) for v in value]
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 # ---------------------------------------------------------------------------
@@ -330,7 +359,7 @@ def to_rich_text(
         for item in result.items:
             cells = [
                 Text(_text(item.label)),
-                _rich_value(item.answer, item.wrong_entries, precision),
+                _rich_value(item.answer, item.wrong_entries, precision, answer_texts(item)),
             ]
             if show_expected:
                 cells.append(_rich_value(item.expected, [], precision))
@@ -371,11 +400,11 @@ def _widest(rows: list[list[Text]], column: int, cap: int) -> int:
     return min(cap, max((row[column].cell_len for row in rows), default=0))
 
 
-def _rich_value(value: Any, wrong: list[list[int]], precision: int) -> Text:
+def _rich_value(value: Any, wrong: list[list[int]], precision: int, texts: Any = None) -> Text:
     from rich.text import Text
 
     text = Text()
-    for n, line in enumerate(value_lines(value, wrong, precision)):
+    for n, line in enumerate(value_lines(value, wrong, precision, texts)):
         if n:
             text.append("\n")
         for piece, marked in line:
@@ -444,6 +473,8 @@ def result_dict(result: StudentResult, *, show_expected: bool) -> dict[str, Any]
             "max_points": item.max_points,
             "answer": _jsonable(item.answer),
         }
+        if item.answer_text is not None:  # digits as written where a number loses them
+            entry["answer_text"] = item.answer_text
         if show_expected:
             entry["expected"] = _jsonable(item.expected)
         entry |= {
@@ -558,7 +589,7 @@ def to_gradescope(results: list[StudentResult], *, show_expected: bool, precisio
             lines.append(_text(marked_on_text(item)))
         if item.wrong_entries and item.answer is not None:
             lines += ["Your answer (wrong entries *marked*):"]
-            lines.append(value_text(item.answer, item.wrong_entries, precision))
+            lines.append(value_text(item.answer, item.wrong_entries, precision, answer_texts(item)))
         if show_expected and item.expected is not None:
             lines += ["Expected:", value_text(item.expected, [], precision)]
         tests.append(
@@ -592,17 +623,20 @@ def _passed(item: ItemResult) -> bool:
 md_escape = escape.markdown
 
 
-def md_value(value: Any, wrong: list[list[int]], precision: int) -> str:
-    """A value on one line: ``[a, b; c, d]`` (rows split by ``;``), wrong entries in bold."""
+def md_value(value: Any, wrong: list[list[int]], precision: int, texts: Any = None) -> str:
+    """A value on one line: ``[a, b; c, d]`` (rows split by ``;``), wrong entries in bold;
+    ``texts``: the entries as written (:func:`answer_texts`)."""
     from nncalc.render import marked_grid
 
     value = _lists(value)
     if value is None:
         return ""
-    layout = marked_grid(value, precision, wrong)
+    layout = marked_grid(value, precision, wrong, texts)
     if layout is None:
         return md_escape(str(value))
-    rows = [[f"**{text}**" if mark else text for text, mark in row] for row in layout.rows]
+    cells = [[(text if texts is None else md_escape(text), mark) for text, mark in row]
+             for row in layout.rows]  # fmt: skip
+    rows = [[f"**{text}**" if mark else text for text, mark in row] for row in cells]
     if layout.ndim == 0:
         return rows[0][0]
     return f"[{'; '.join(', '.join(entry for entry in row if entry) for row in rows)}]"
@@ -628,7 +662,8 @@ def to_markdown(
         lines.append("| " + " | ".join(head) + " |")
         lines.append("| " + " | ".join("---:" if h == "points" else "---" for h in head) + " |")
         for item in result.items:
-            row = [md_escape(item.label), md_value(item.answer, item.wrong_entries, precision)]
+            answer = md_value(item.answer, item.wrong_entries, precision, answer_texts(item))
+            row = [md_escape(item.label), answer]
             if show_expected:
                 row.append(md_value(item.expected, [], precision))
             row += [
@@ -700,9 +735,11 @@ def html_body(
         parts.append("<tbody>")
         for item in result.items:
             verdict = item.verdict if item.verdict in VERDICT_WORDS else "unknown"
+            written = answer_texts(item)
             cells = [
                 f'<th scope="row">{_h(item.label)}</th>',
-                f'<td class="num">{html_value(item.answer, precision, item.wrong_entries)}</td>',
+                f'<td class="num">{html_value(item.answer, precision, item.wrong_entries, written)}'
+                "</td>",
             ]
             if show_expected:
                 cells.append(f'<td class="num">{html_value(item.expected, precision)}</td>')

@@ -175,8 +175,28 @@ def _char_at(text: str, line: int, column: int) -> str:
     return lines[line][column : column + 1] if line < len(lines) else ""
 
 
-def parse_yaml(text: str, source: str) -> Document:
-    """Parse one YAML document safely, with duplicate-key, tag and size checks."""
+class WrittenNumber(float):
+    """A number whose text differs from Python's shortest form of it (``2.3250``,
+    ``0.00005``, ``+1.5``): the float, and ``text`` as the file wrote it, so that a
+    student's answer can be shown with the digits they wrote (read with ``written=True``)."""
+
+    __slots__ = ("text",)
+    text: str
+
+    def __new__(cls, value: float, text: str) -> WrittenNumber:
+        number = super().__new__(cls, value)
+        number.text = text
+        return number
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copy and pickle keep the text
+        return (WrittenNumber, (float(self), self.text))
+
+
+def parse_yaml(text: str, source: str, *, written: bool = False) -> Document:
+    """Parse one YAML document safely, with duplicate-key, tag and size checks.
+
+    ``written``: a float whose text is not Python's shortest form of it becomes a
+    :class:`WrittenNumber` (answers files: the digits a student wrote are shown)."""
     import yaml
 
     loader = _loader_class()(text)
@@ -200,6 +220,7 @@ def parse_yaml(text: str, source: str) -> Document:
         if node is None:
             raise NncalcError("the file is empty", source=source)
         builder = _Builder(loader, source)
+        builder.written = written
         try:
             data = builder.build(node, "", 0)
         except yaml.YAMLError as exc:
@@ -240,6 +261,7 @@ class _Builder:
         self.source = source
         self.lines: dict[str, int] = {}
         self.nodes = 0
+        self.written = False  # keep a float's text where it is not its shortest form
 
     def fail(self, message: str, path: str, node: Any) -> NncalcError:
         line = node.start_mark.line + 1
@@ -316,9 +338,13 @@ class _Builder:
             return value
         if tag == _TAG + "float":
             try:
-                return float(value)
+                number = float(value)
             except ValueError:  # .inf, .nan, 1:30.5 ...
                 pass
+            else:
+                if self.written and repr(number) != value:  # 2.3250, 0.00005, +1.5
+                    return WrittenNumber(number, value)
+                return number
         elif tag == _TAG + "int" and _PLAIN_INT.fullmatch(value):
             return int(value)
         elif tag == _TAG + "null":
@@ -327,8 +353,14 @@ class _Builder:
 
 
 def load_yaml_file(
-    path: str | Path, *, display: str | None = None, max_bytes: int = MAX_FILE_BYTES
+    path: str | Path,
+    *,
+    display: str | None = None,
+    max_bytes: int = MAX_FILE_BYTES,
+    written: bool = False,
 ) -> Document:
-    """Read and parse a YAML file; every failure is an :class:`NncalcError`."""
+    """Read and parse a YAML file; every failure is an :class:`NncalcError`.
+    (``written``: see :func:`parse_yaml`.)"""
     shown = display or shown_path(path)
-    return parse_yaml(read_text(path, display=shown, max_bytes=max_bytes), shown)
+    text = read_text(path, display=shown, max_bytes=max_bytes)
+    return parse_yaml(text, shown, written=written)

@@ -183,7 +183,7 @@ def test_student_result_markdown_and_html(problem: nncalc.Problem) -> None:
     md = result._repr_markdown_()
     assert md.startswith("# Feedback: notebook\n")
     assert "| A1 (H) | [2.3257; 0.6929; 1.1646] | ✓ correct | 1 / 1 |  |" in md
-    assert "| A2 (ŷ) | [**0.2000**; **0.8000**] | ✗ wrong | 0 / 1 |" in md
+    assert "| A2 (ŷ) | [**0.2**; **0.8**] | ✗ wrong | 0 / 1 |" in md
     assert "**Total: 1 / 10**" in md
     assert "expected" not in md  # student-facing: exact values hidden
     html = result._repr_html_()
@@ -192,7 +192,7 @@ def test_student_result_markdown_and_html(problem: nncalc.Problem) -> None:
     assert "<h3>Feedback: notebook</h3>" in html
     assert "File: <code>&lt;notebook&gt;</code>" in html
     assert '<td class="verdict">✓ correct</td>' in html
-    assert "<strong><mark>0.2000</mark></strong>" in html
+    assert "<strong><mark>0.2</mark></strong>" in html
     assert "<strong>Total: 1 / 10</strong>" in html
     assert "0.2182" not in html  # the exact ŷ stays hidden
     # Every CSS rule is scoped to the report's own class.

@@ -216,6 +216,44 @@ def test_rule3_truncation_accepts_only_right_digits(tmp_path: Path) -> None:
     assert by_name(verify(tmp_path, sheet))["A1"]["verdict"] == "wrong"
 
 
+def written_sheet(tmp_path: Path, answers: dict[str, Any], written: dict[str, str]) -> Path:
+    """An answers file with some answers in the student's own text (``Z1: [1.3500, …]``)."""
+    lines = ["student: s", "answers:"]
+    lines += [
+        f"  {name}: {written.get(name, json.dumps(value))}" for name, value in answers.items()
+    ]
+    path = tmp_path / "sheet.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["plain", "markdown", "html", "gradescope", "json"])
+def test_rule3_the_students_digits_are_shown_as_they_wrote_them(tmp_path: Path, fmt: str) -> None:
+    # H = 2.32572… cut to 2.325 must not be shown as 2.3250 (a fourth digit never written);
+    # Z1 written with trailing zeros keeps them; a fraction stays a fraction. H[1] is
+    # wrong, so that Gradescope (which shows only answers with wrong entries) shows H.
+    sheet = truncating_sheet(3)
+    sheet["A1"][1] = 0.5
+    written = {
+        "Z1": "[1.3500, 0.3500, 0.6000]",
+        "A2": '["21.82%", 0.7818]',
+        "db2": "[-0.21820, 0.2182]",
+    }
+    path = written_sheet(tmp_path, sheet, written)
+    args = ["verify", str(path), "--problem", str(A4), "--format", fmt]
+    out = CliRunner().invoke(app, args).stdout
+    if fmt == "json":
+        items = by_name(json.loads(out))
+        assert items["Z1"]["answer"] == [1.35, 0.35, 0.6]
+        assert items["Z1"]["answer_text"] == ["1.3500", "0.3500", "0.6000"]
+        assert items["A2"]["answer_text"] == ["21.82%", "0.7818"]
+        assert "answer_text" not in items["A1"]  # every entry as Python writes it: no need
+        return
+    assert "2.325" in out and "2.3250" not in out
+    if fmt != "gradescope":
+        assert "1.3500" in out and "0.6000" in out and "21.82%" in out and "-0.21820" in out
+
+
 # ---------------------------------------------------------------------------
 # Rule 4: nothing for work not done
 

@@ -252,7 +252,7 @@ def test_gradescope_results_json() -> None:
     ]
     wrong = doc["tests"][1]["output"]
     assert wrong.startswith("✗ wrong\nHint: " + HINT)
-    assert "*-0.2500*" in wrong  # the failing entry, marked
+    assert "*-0.25*" in wrong  # the failing entry, marked, as written
     assert "Expected" not in wrong
     assert doc["tests"][2]["output"] == "↪ follow-through"
 
@@ -306,7 +306,7 @@ def test_plain_table() -> None:
     assert HINT in text  # brackets kept, not read as Rich markup
     assert "0 / 2" in text
     assert "Total: 2 / 4" in text
-    assert "*-0.2500*" in text  # the wrong entry
+    assert "*-0.25*" in text  # the wrong entry, as written (never padded)
     assert "expected" not in text
     assert "0.6931" not in text  # the exact L is hidden
     assert "Class summary" not in text  # one result: no summary
@@ -328,7 +328,7 @@ def test_plain_other_verdicts_error_and_summary() -> None:
     assert DAVE_ERROR + "\n" in text  # one line, the file not repeated
     assert "dave (" not in text
     assert "Total: 3 / 4" in text
-    assert "*0.50*" in text  # carol's A1[1]
+    assert "*0.5*" in text  # carol's A1[1], as written
     summary = text[text.index("Class summary") :]
     for what, value in CLASS_SUMMARY:
         assert any(
@@ -347,7 +347,7 @@ def test_rich_colours_only_when_asked() -> None:
     plain_rich = render_results([bob()], "rich", width=120)
     assert "\x1b[" not in plain_rich
     assert "Total: 2 / 4" in plain_rich
-    assert "*-0.2500*" in plain_rich
+    assert "*-0.25*" in plain_rich
 
 
 # ---------------------------------------------------------------------------
@@ -361,10 +361,10 @@ def test_markdown_feedback() -> None:
     )
     assert "| quantity | answer | verdict | points | note |" in text
     assert (
-        "| ∂L/∂W1 | [0.1000, **-0.2500**; 0.3000, 0.4000] | ✗ wrong | 0 / 2 | "
+        "| ∂L/∂W1 | [0.1, **-0.25**; 0.3, 0.4] | ✗ wrong | 0 / 2 | "
         "used sigmoid(Z) \\[not its derivative\\] |"
     ) in text
-    assert "| A1 (H) | [0.2500; -0.5000] | ✓ correct | 1 / 1 |  |" in text
+    assert "| A1 (H) | [0.25; -0.5] | ✓ correct | 1 / 1 |  |" in text
     assert "**Total: 2 / 4**" in text
     assert "# Feedback: dave" in text
     assert f"**Could not be graded:** {DAVE_ERROR}" in text
@@ -374,7 +374,7 @@ def test_markdown_feedback() -> None:
 def test_markdown_expected_and_summary() -> None:
     text = render_results(klass(), "markdown", show_expected=True)
     assert "| quantity | answer | expected | verdict | points | note |" in text
-    assert "| L | 0.7000 | 0.6931 | ↪ follow-through | 1 / 1 |  |" in text
+    assert "| L | 0.7 | 0.6931 | ↪ follow-through | 1 / 1 |  |" in text
     summary = text[text.index("# Class summary") :]
     assert "- mean score: 2.25 / 4" in summary
     assert "- median score: 2.5 / 4" in summary

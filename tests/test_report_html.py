@@ -109,16 +109,17 @@ def test_matrices_as_small_tables_wrong_entries_highlighted() -> None:
     dw1 = rows(render_results([bob()], "html"))[1]
     assert (
         '<table class="matrix"><tbody>'
-        "<tr><td>0.1000</td><td><strong><mark>-0.2500</mark></strong></td></tr>"
-        "<tr><td>0.3000</td><td>0.4000</td></tr>"
+        "<tr><td>0.1</td><td><strong><mark>-0.25</mark></strong></td></tr>"
+        "<tr><td>0.3</td><td>0.4</td></tr>"
         "</tbody></table>"
     ) in dw1
     assert dw1.count("<mark>") == 1
     a1 = rows(render_results([bob()], "html"))[0]
-    # A vector is a column, as in every other format; a scalar is a number.
-    assert "<tr><td>0.2500</td></tr><tr><td>-0.5000</td></tr>" in a1
+    # A vector is a column, as in every other format; a scalar is a number; the student's
+    # digits as they wrote them.
+    assert "<tr><td>0.25</td></tr><tr><td>-0.5</td></tr>" in a1
     loss = rows(render_results([bob()], "html", precision=2))[2]
-    assert '<span class="scalar">0.70</span>' in loss
+    assert '<span class="scalar">0.7</span>' in loss
 
 
 def test_show_expected_adds_a_column() -> None:
@@ -130,7 +131,7 @@ def test_show_expected_adds_a_column() -> None:
     assert headers == ["quantity", "answer", "expected", "verdict", "points", "note"]
     loss = rows(shown)[2]
     assert (
-        '<td class="num"><span class="scalar">0.7000</span></td>'
+        '<td class="num"><span class="scalar">0.7</span></td>'
         '<td class="num"><span class="scalar">0.6931</span></td>'
         '<td class="verdict">↪ follow-through</td>'
     ) in loss
@@ -148,7 +149,7 @@ def test_other_verdicts_and_reasons() -> None:
     assert '<td class="verdict">! invalid</td>' in page
     assert '<td class="note">expected a number, got a list</td>' in page
     # A hint without wrong entries marks nothing; carol's A1[1] is marked.
-    assert "<strong><mark>0.5000</mark></strong>" in page
+    assert "<strong><mark>0.5</mark></strong>" in page
 
 
 def test_error_result_is_a_line() -> None:
