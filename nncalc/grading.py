@@ -181,7 +181,8 @@ class Grader:
         given, extra = self._sort_answers(sheet.answers)
         # A bare null (or an empty value) is an answer left blank, like a list of nulls.
         reads = {n: self._read_as_written(n, a.raw) for n, a in given.items() if a.raw is not None}
-        _accept_consistent_layout(reads)
+        if self.rubric.layout == "either":  # a strict problem asks for its own layout
+            _accept_consistent_layout(reads)
         with np.errstate(all="ignore"):
             items = self._all_correct(reads)
             result.items = (self._judge_all(reads) if items is None else items) + extra

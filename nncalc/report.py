@@ -30,9 +30,9 @@ HTML highlights it (``<strong><mark>0.5000</mark></strong>``) in a small table.
 **Numbers.** Answers and expected values are laid out as :mod:`nncalc.render`
 lays out values (vectors as columns, large matrices by their corners); expected
 values with ``precision`` decimals, answers with the student's digits as written
-(:func:`answer_texts`: 2.325 is never padded to 2.3250). Points, scores and class statistics are rounded to
-``precision`` decimals without trailing zeros (``9.5 / 10``). JSON and CSV keep
-full precision; JSON writes a non-finite number in an answer as ``null``.
+(:func:`answer_texts`: 2.325 is never padded to 2.3250). Points, scores and class
+statistics are rounded to ``precision`` decimals without trailing zeros (``9.5 / 10``).
+JSON and CSV keep full precision; JSON writes a non-finite number in an answer as ``null``.
 
 Rich, and NumPy through :mod:`nncalc.render`, are imported only when a human
 format is drawn, so ``json`` and ``csv`` stay fast.

@@ -7,6 +7,7 @@ Read from a problem file's optional ``grading:`` section::
       tolerance: {decimals: 3}            # or {sigfigs: 3} or {rtol: 0.001, atol: 1e-6}
       partial: element                    # or none (default): all entries must pass
       follow_through: true                # or false, or a fraction of the points, e.g. 0.5
+      layout: either                      # or strict: no inputs×outputs (Z = xW + b) sheets
 
 Without the section every quantity is worth 1 point, the tolerance is 3 decimals,
 there is no partial credit and follow-through earns full points.
@@ -18,7 +19,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nncalc.vocabulary import ToleranceMode
+from nncalc.vocabulary import LAYOUTS, MatrixLayout, ToleranceMode
 
 if TYPE_CHECKING:
     import numpy as np
@@ -134,6 +135,10 @@ class Rubric:
     tolerance: Tolerance = field(default_factory=Tolerance)
     partial: bool = False
     follow_through: float = 1.0  # fraction of the points; 0 disables
+    #: ``either``: a sheet that writes every matrix transposed (Z = xW + b) is read in
+    #: that layout; ``strict``: the problem asks for its own layout, a transposed matrix
+    #: is wrong.
+    layout: MatrixLayout = "either"
 
     def points_for(self, name: str) -> float:
         return 1.0 if self.points is None else self.points.get(name, 0.0)
@@ -144,7 +149,9 @@ def parse_rubric(section: Any, v: Validator, depth: int, recurrent: int) -> Rubr
     the rnn layer, 0 if none), which the names of ``points`` are read against."""
     from nncalc.names import canonical_name
 
-    spec = v.mapping(section, "grading", ("points", "tolerance", "partial", "follow_through"))
+    spec = v.mapping(
+        section, "grading", ("points", "tolerance", "partial", "follow_through", "layout")
+    )
     points = None
     if "points" in spec:
         given = v.mapping(spec["points"], "grading.points", _AnyKey())
@@ -174,7 +181,9 @@ def parse_rubric(section: Any, v: Validator, depth: int, recurrent: int) -> Rubr
                 "grading.follow_through",
                 f"expected true, false or a fraction 0–1, got {fraction:g}",
             )
-    return Rubric(points, tolerance, partial == "element", fraction)
+    chosen = v.choice(spec.get("layout", "either"), "grading.layout", LAYOUTS)
+    layout: MatrixLayout = "strict" if chosen == "strict" else "either"
+    return Rubric(points, tolerance, partial == "element", fraction, layout)
 
 
 def _tolerance(value: Any, v: Validator) -> Tolerance:

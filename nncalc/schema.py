@@ -32,6 +32,7 @@ from nncalc.vocabulary import (
     ACTIVATION_FUNCTIONS,
     DISTRIBUTIONS,
     LAYER_KINDS,
+    LAYOUTS,
     LOSSES,
     OPTIMIZERS,
     PARTIAL,
@@ -443,6 +444,16 @@ def _grading() -> Schema:
                     {"type": "string", "pattern": NONNEGATIVE_TEXT},
                 ],
                 "default": True,
+            },
+            "layout": {
+                "description": (
+                    "either (default): a sheet that writes every non-square matrix "
+                    "transposed, in the inputs×outputs layout Z = xW + b, is read that way, "
+                    "with a note; strict: the problem asks for its own layout, and a "
+                    "transposed matrix is wrong"
+                ),
+                "enum": list(LAYOUTS),
+                "default": "either",
             },
         },
     }

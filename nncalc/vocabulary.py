@@ -161,6 +161,10 @@ VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 ToleranceMode = Literal["decimals", "sigfigs", "relative"]
 PartialCredit = Literal["none", "element"]
 PARTIAL: tuple[PartialCredit, ...] = get_args(PartialCredit)
+#: Which layout of a weight matrix a sheet may use: ``either`` also reads a sheet that writes
+#: every matrix inputs×outputs (Z = xW + b); ``strict`` only the problem's own.
+MatrixLayout = Literal["either", "strict"]
+LAYOUTS: tuple[MatrixLayout, ...] = get_args(MatrixLayout)
 
 # -- output ------------------------------------------------------------------------------
 

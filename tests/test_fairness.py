@@ -333,6 +333,50 @@ def test_rule5_inputs_by_outputs_layout_throughout_is_accepted(tmp_path: Path) -
         assert np.shape(items[name]["answer"]) == np.shape(sheet[name])  # as written
 
 
+def with_grading(tmp_path: Path, problem: Path, **grading: Any) -> Path:
+    """A copy of ``problem`` with some ``grading:`` settings changed."""
+    data = yaml.safe_load(problem.read_text())
+    data["grading"] = {**data.get("grading", {}), **grading}
+    path = tmp_path / f"{problem.stem}_changed.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize("layout", [None, "either", "strict"])
+def test_rule5_a_strict_layout_refuses_the_inputs_by_outputs_sheet(
+    tmp_path: Path, layout: str | None
+) -> None:
+    # The same sheet as above: accepted with a note by default (layout: either); under
+    # layout: strict every transposed matrix is the "transposed" slip. Fair: 10/10, and
+    # under strict 7/10 (dW2, dW1 −0.5 each, W1′, W2′ −1 each; every other item right).
+    sheet = student_sheet(A4, {}, GRADED_ONLY)
+    for name in MATRICES:
+        sheet[name] = np.asarray(sheet[name]).T.tolist()
+    problem = A4 if layout is None else with_grading(tmp_path, A4, layout=layout)
+    line = verify(tmp_path, sheet, problem)
+    items = by_name(line)
+    if layout == "strict":
+        assert line["score"] == 7.0
+        for name in MATRICES:
+            assert items[name]["verdict"] == "wrong", name
+            assert items[name]["hint"].startswith("transposed"), name
+    else:
+        assert line["score"] == 10.0
+        assert all("inputs×outputs" in items[name]["hint"] for name in MATRICES)
+
+
+def test_rule5_a_layout_that_is_neither_is_a_clear_error(tmp_path: Path) -> None:
+    problem = with_grading(tmp_path, A4, layout="rows")
+    sheet = tmp_path / "sheet.yaml"
+    sheet.write_text("answers: {Z1: [1.35, 0.35, 0.6]}\n")
+    result = CliRunner().invoke(app, ["verify", str(sheet), "--problem", str(problem)])
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert f"{problem}:" in message
+    assert "grading.layout: expected one of either, strict; got string 'rows'" in message
+    assert "Traceback" not in result.output
+
+
 def test_rule5_one_matrix_transposed_in_a_sheet_that_is_not_is_still_wrong(
     tmp_path: Path,
 ) -> None:

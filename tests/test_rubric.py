@@ -403,7 +403,11 @@ def test_follow_through_values(follow_through: Any, fraction: float) -> None:
         (
             {"bonus": 1},
             "grading.bonus: unknown key 'bonus'; expected one of: points, tolerance, partial, "
-            "follow_through",
+            "follow_through, layout",
+        ),
+        (
+            {"layout": "transposed"},
+            "grading.layout: expected one of either, strict; got string 'transposed'",
         ),
         ([1], "grading: expected a mapping of keys for grading, got a list of 1"),
     ],
