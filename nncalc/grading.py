@@ -39,7 +39,15 @@ from nncalc.answers import Answer, AnswerSheet
 from nncalc.engine import traced
 from nncalc.errors import NncalcError
 from nncalc.expr import Evaluation
-from nncalc.layers import Elementwise, Layer, Softmax, columns, conv_forward
+from nncalc.layers import (
+    Elementwise,
+    Layer,
+    Softmax,
+    columns,
+    conv_forward,
+    maxpool,
+    maxpool_backward,
+)
 from nncalc.names import canonical_name, param_of, split_name
 from nncalc.problem import Limits, Problem
 from nncalc.results import ItemResult, StudentResult
@@ -71,6 +79,16 @@ LAYOUT = (
     "whole sheet uses that layout"
 )
 TRANSPOSED = "transposed: this is the transpose of the right matrix (x·δᵀ for δ·xᵀ)"
+#: Hints of classic slips (each names the mistake, never the factor that undoes it).
+LEARNING_RATE = "the learning rate misread: a misplaced decimal point in α"
+LOG_SOFTMAX = "softmax written as log-softmax (z − log Σ e^z); ŷ is e^z / Σ e^z"
+LOG10 = "log base 10 in the cross-entropy; it uses the natural logarithm ln"
+AVG_AS_MAX = (
+    "average pooling routed like max pooling (all to each window's maximum); average "
+    "pooling shares ∂L/∂A equally over the window"
+)
+NO_RECURRENT = "the recurrent term Whᵀ·δ_{t+1} left out of ∂L/∂h_t"
+TANH_NO_SQUARE = "tanh′ written as 1 − tanh(z); it is 1 − tanh²(z)"
 
 
 @dataclass
@@ -588,6 +606,7 @@ class Grader:
                     lambda w: np.exp(w[f"Z{i}"]),
                 )
             )
+            slips.append((LOG_SOFTMAX, lambda w: np.log(net.compute(name, w))))
         if quantity in ("fprime", "fprime_t") and isinstance(act, Elementwise):
             slips += self._fprime_slips(name, act, trig)
         if quantity == "delta" and i == p.depth and net.closed_form_delta:
@@ -629,7 +648,46 @@ class Grader:
             )
         if quantity.endswith("_new") and param_of(name) not in p.frozen and not sgd:
             slips += self._optimizer_slips(param_of(name))
+        return slips + self._added_slips(name, quantity, i)  # after the ones above
+
+    def _added_slips(self, name: str, quantity: str, i: int) -> list[Slip]:
+        """Issue 12's classic slips: the learning rate a power of ten off, log₁₀ in the
+        cross-entropy, average pooling routed like max pooling, an rnn's recurrent term
+        dropped from ∂L/∂h_t."""
+        net, p = self.network, self.problem
+        slips: list[Slip] = []
+        updated = quantity.endswith("_new") and param_of(name) not in p.frozen
+        if p.optimizer.name == "sgd" and updated:
+            param, rate = param_of(name), p.learning_rate
+
+            def misread(w: Values, power: int) -> Any:  # α·10 or α/10: W − α·10^±1·∇
+                return w[param] - rate * 10.0**power * w[f"d{param}"]
+
+            slips += [(LEARNING_RATE, partial(misread, power=power)) for power in (1, -1)]
+        cross_entropy = p.loss in ("cross_entropy", "binary_cross_entropy")
+        if cross_entropy and (quantity == "loss" or (quantity == "dA" and i == p.depth)):
+            # log₁₀ u = ln u / ln 10: the loss and ∂L/∂ŷ shrink by that factor
+            slips.append((LOG10, lambda w: net.compute(name, w) / math.log(10)))
+        pooled = p.layers[i] if quantity == "dA" and i < len(p.layers) else None
+        if pooled is not None and pooled.kind == "avgpool2d":
+            slips.append((AVG_AS_MAX, lambda w: self._routed_to_max(i + 1, w)))
+        if quantity == "dA_t":
+            later = [s for s in self.inputs[name] if s.startswith("delta")]
+            if later:  # ∂L/∂h_t = (output part) + Whᵀ·δ_{t+1}: the second term dropped
+                slips.append(
+                    (
+                        NO_RECURRENT,
+                        lambda w: net.compute(name, {**w, later[0]: np.zeros_like(w[later[0]])}),
+                    )
+                )
         return slips
+
+    def _routed_to_max(self, i: int, world: Values) -> Any:
+        """∂L/∂A_{i−1} of pooling layer i routed as max pooling routes it."""
+        layer, below = self.problem.layers[i - 1], world[f"A{i - 1}"]
+        won = maxpool(below, layer.kernel, layer.stride, layer.padding)[1]
+        grad = world[f"dA{i}"]
+        return maxpool_backward(grad, won, below.shape, layer.kernel, layer.stride, layer.padding)
 
     def _optimizer_slips(self, param: str) -> list[Slip]:
         """An update by the optimizer's rule with a classic step left out."""
@@ -689,6 +747,8 @@ class Grader:
                     lambda w: act.derivative(w[z], Evaluation(degrees=True)),
                 )
             )
+        if act.f.text == "tanh(x)":
+            slips.append((TANH_NO_SQUARE, lambda w: 1 - np.tanh(w[z])))
         if act.f.has_step:
             slips.append(
                 (

@@ -533,3 +533,167 @@ def test_feedback_json_lists_the_answers_an_item_was_marked_on(tmp_path: Path) -
     assert items["A1"]["marked_on"] == ["Z1"]
     assert items["Z2"]["marked_on"] == ["A1 (H)"]
     assert "marked_on" not in items["Z1"]
+
+
+# ---------------------------------------------------------------------------
+# New hints, each reproduced by recomputing with the slip (a sheet per slip, the slip
+# carried forward by every later step the student computes)
+
+UPDATES = ("W1_new", "b1_new", "W2_new", "b2_new")
+
+
+def scaled_rate(param: str, factor: float, rate: float) -> Slip:
+    """W − (α·factor)·∇: the learning rate misread."""
+    return lambda net, w: w[param] - rate * factor * w[f"d{param}"]
+
+
+def test_hint_learning_rate_ten_times_too_large(tmp_path: Path) -> None:
+    # α = 0.01 for 0.001 in every update: charged once, at W1′ (−1): 9/10.
+    slips = {name: scaled_rate(name[:-4], 10, 0.001) for name in UPDATES}
+    line = verify(tmp_path, student_sheet(A4, slips, GRADED_ONLY))
+    items = by_name(line)
+    assert line["score"] == 9.0
+    assert items["W1_new"]["hint"] == "the learning rate misread: a misplaced decimal point in α"
+    assert [items[n]["verdict"] for n in UPDATES] == ["wrong"] + ["follow_through"] * 3
+    assert "10" not in items["W1_new"]["hint"]  # never the factor
+
+
+def test_hint_learning_rate_ten_times_too_small(tmp_path: Path) -> None:
+    # rnn, α = 0.01 for 0.1, the updates made worth a point each: Wx1′ −1 of 18.
+    rnn = RNN_POINTS | dict.fromkeys(RNN_UPDATES, 1)
+    problem = with_grading(tmp_path, RNN, points=rnn)
+    slips = {name: scaled_rate(name[:-4], 0.1, 0.1) for name in RNN_UPDATES}
+    line = verify(tmp_path, student_sheet(problem, slips, [*rnn]), problem)
+    items = by_name(line)
+    assert (line["score"], line["max_score"]) == (17.0, 18.0)
+    assert items["Wx1_new"]["hint"] == "the learning rate misread: a misplaced decimal point in α"
+    assert {items[n]["verdict"] for n in RNN_UPDATES[1:]} == {"follow_through"}
+
+
+RNN_POINTS = {
+    "A1_t1": 1, "A1_t2": 1, "A1_t3": 1, "A2": 1, "loss": 1, "delta1_t3": 1,
+    "delta1_t2": 1, "delta1_t1": 1, "dWx1": 2, "dWh1": 2, "db1": 1,
+}  # fmt: skip
+RNN_UPDATES = ("Wx1_new", "Wh1_new", "b1_new", "W2_new", "b2_new")
+
+
+def test_hint_softmax_written_as_log_softmax(tmp_path: Path) -> None:
+    # ŷ = z − log Σ e^z; δ2 = ŷ − y and everything after carried forward: ŷ −1: 9/10.
+    slips: dict[str, Slip] = {"A2": lambda net, w: np.log(net.compute("A2", w))}
+    line = verify(tmp_path, student_sheet(A4, slips, GRADED_ONLY))
+    items = by_name(line)
+    assert line["score"] == 9.0
+    assert items["A2"]["hint"] == (
+        "softmax written as log-softmax (z − log Σ e^z); ŷ is e^z / Σ e^z"
+    )
+    assert items["dW2"]["verdict"] == "follow_through"
+
+
+CNN = ROOT / "problems" / "cnn.yaml"
+
+
+def test_hint_log10_in_the_cross_entropy(tmp_path: Path) -> None:
+    # cnn: L = −Σ y·log₁₀ ŷ; δ4 = ŷ − y does not use L: the loss −1: 13/14.
+    slips: dict[str, Slip] = {"loss": lambda net, w: net.compute("loss", w) / np.log(10)}
+    names = Grader(load_problem(CNN)).names
+    line = verify(tmp_path, student_sheet(CNN, slips, names), CNN)
+    assert (line["score"], line["max_score"]) == (13.0, 14.0)
+    hint = by_name(line)["loss"]["hint"]
+    assert hint == "log base 10 in the cross-entropy; it uses the natural logarithm ln"
+
+
+AVGPOOL = {
+    "name": "conv, average pooling",
+    "network": {
+        "input": [1, 4, 4],
+        "layers": [
+            {"type": "conv2d", "channels": 1, "kernel": 2, "activation": "relu"},
+            {"type": "avgpool2d", "kernel": 2, "stride": 1},
+            {"type": "flatten"},
+            {"units": 2, "activation": "softmax"},
+        ],
+    },
+    "loss": "cross_entropy",
+    "learning_rate": 0.1,
+    "parameters": {
+        "W1": [[1, -1], [0.5, 1]],
+        "b1": [0.1],
+        "W4": [[0.3, -0.2, 0.1, 0.4], [-0.1, 0.2, 0.5, -0.3]],
+        "b4": [0.0, 0.1],
+    },
+    "x": [[1, 3, 0, 2], [4, 0, 2, 1], [0, 2, 5, 1], [3, 1, 0, 2]],
+    "y": [1, 0],
+}
+
+
+def routed_to_max(net: Any, w: Values) -> Any:
+    """∂L/∂A1 of the average pooling (layer 2) sent to each window's maximum, whole."""
+    from nncalc.layers import maxpool, maxpool_backward
+
+    won = maxpool(w["A1"], (2, 2), (1, 1), 0)[1]
+    return maxpool_backward(w["dA2"], won, w["A1"].shape, (2, 2), (1, 1), 0)
+
+
+def test_hint_average_pooling_routed_like_max_pooling(tmp_path: Path) -> None:
+    # Every quantity is worth 1 (no grading section): ∂L/∂A1 −1, the rest follows.
+    problem = tmp_path / "avgpool.yaml"
+    problem.write_text(yaml.safe_dump(AVGPOOL))
+    names = Grader(load_problem(problem)).names
+    line = verify(tmp_path, student_sheet(problem, {"dA1": routed_to_max}, names), problem)
+    items = by_name(line)
+    assert line["score"] == line["max_score"] - 1
+    assert items["dA1"]["hint"] == (
+        "average pooling routed like max pooling (all to each window's maximum); "
+        "average pooling shares ∂L/∂A equally over the window"
+    )
+    assert {items[n]["verdict"] for n in ("delta1", "dW1", "db1")} == {"follow_through"}
+
+
+def without_recurrent(name: str, later: str) -> Slip:
+    """∂L/∂h_t from the output only: Whᵀ·δ_{t+1} dropped."""
+    return lambda net, w: net.compute(name, {**w, later: np.zeros_like(w[later])})
+
+
+RNN_WRITTEN = [*RNN_POINTS]
+
+
+def test_hint_rnn_recurrent_term_dropped(tmp_path: Path) -> None:
+    # dA_t without Whᵀ·δ_{t+1} at t = 2 and 1: charged once, at δ_2 (−1): 12/13.
+    slips = {
+        "dA1_t2": without_recurrent("dA1_t2", "delta1_t3"),
+        "dA1_t1": without_recurrent("dA1_t1", "delta1_t2"),
+    }
+    line = verify(tmp_path, student_sheet(RNN, slips, RNN_WRITTEN), RNN)
+    items = by_name(line)
+    assert (line["score"], line["max_score"]) == (12.0, 13.0)
+    assert items["delta1_t2"]["hint"] == "the recurrent term Whᵀ·δ_{t+1} left out of ∂L/∂h_t"
+    for name in ("delta1_t1", "dWx1", "dWh1", "db1"):
+        assert items[name]["verdict"] == "follow_through", name
+
+
+def test_hint_tanh_derivative_without_the_square(tmp_path: Path) -> None:
+    # f′ = 1 − tanh(z) at every step: charged once, at δ_3 (−1): 12/13.
+    slips: dict[str, Slip] = {
+        f"fprime1_t{t}": lambda net, w, t=t: 1 - np.tanh(w[f"Z1_t{t}"]) for t in (1, 2, 3)
+    }
+    line = verify(tmp_path, student_sheet(RNN, slips, RNN_WRITTEN), RNN)
+    items = by_name(line)
+    assert (line["score"], line["max_score"]) == (12.0, 13.0)
+    assert items["delta1_t3"]["hint"] == "tanh′ written as 1 − tanh(z); it is 1 − tanh²(z)"
+    for name in ("delta1_t2", "delta1_t1", "dWx1", "dWh1", "db1"):
+        assert items[name]["verdict"] == "follow_through", name
+
+
+def test_hint_parameters_not_updated(tmp_path: Path) -> None:
+    # Every step right, then the given W and b handed in as the updated ones: each
+    # update is work not done (−1 each), each hint naming it; except b2′, whose right
+    # value [0.0502, −0.0502] is b2 = [0.05, −0.05] at 3 decimals (a correct update
+    # written at the problem's precision is full marks, rule 4): 7/10.
+    given: dict[str, Slip] = {n: lambda net, w, p=n[:-4]: w[p].copy() for n in UPDATES}
+    line = verify(tmp_path, student_sheet(A4, given, GRADED_ONLY))
+    items = by_name(line)
+    assert line["score"] == 7.0
+    for name in ("W1_new", "b1_new", "W2_new"):
+        assert items[name]["verdict"] == "wrong"
+        assert items[name]["hint"].endswith(f"the given {name[:-4]}, not updated"), name
+    assert items["b2_new"]["verdict"] == "correct"
