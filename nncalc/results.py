@@ -38,6 +38,8 @@ class ItemResult:
     hint: str | None = None  # the likely mistake, or why follow-through was refused
     reason: str | None = None  # for "invalid": what is wrong with the answer
     marked_on: list[str] = field(default_factory=list)  # the student's own wrong answers used
+    #: For "invalid": what the student wrote, as text (at most 80 characters, raw: escape it).
+    answer_text: str | None = None
 
 
 @dataclass
