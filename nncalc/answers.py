@@ -15,7 +15,9 @@ Only the file's structure is checked here; each answer's numbers are judged by
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,9 @@ from nncalc.errors import NncalcError
 from nncalc.yamlio import MAX_FILE_BYTES, load_yaml_file, shown_path
 
 _KEYS = ("problem", "student", "answers")
+
+#: How much of an unreadable answer a report shows (:func:`written_text`).
+WRITTEN_LIMIT = 80
 
 
 @dataclass
@@ -93,3 +98,46 @@ def read_sheet(
     for key, value in answers.items():
         sheet.answers.append(Answer(str(key), value, doc.line(f"answers.{key}")))
     return sheet
+
+
+def written_text(raw: Any, limit: int = WRITTEN_LIMIT) -> str:
+    """An answer as the student wrote it, on one line, for a report to show when it cannot
+    be read as numbers: ``[1, two, 3]``, ``abc``, ``{a: 1}`` (YAML's flow style, unquoted).
+
+    At most ``limit`` characters, the last one ``…`` when cut; a huge answer is read only
+    as far as that. The text is raw: each report escapes it (:mod:`nncalc.escape`).
+    """
+    pieces: list[str] = []
+    size = 0
+
+    def add(text: str) -> bool:
+        """Append; False once past the limit, which stops the walk."""
+        nonlocal size
+        pieces.append(text)
+        size += len(text)
+        return size <= limit
+
+    def flow(opening: str, closing: str, entries: Iterable[Callable[[], bool]]) -> bool:
+        """``[a, b]`` or ``{k: v}``, each entry shown by its own function."""
+        if not add(opening):
+            return False
+        for n, show in enumerate(entries):
+            if (n and not add(", ")) or not show():
+                return False
+        return add(closing)
+
+    def pair(key: Any, value: Any) -> bool:
+        return walk(key) and add(": ") and walk(value)
+
+    def walk(value: Any) -> bool:
+        if isinstance(value, dict):
+            return flow("{", "}", (partial(pair, k, v) for k, v in value.items()))
+        if isinstance(value, (list, tuple)):
+            return flow("[", "]", (partial(walk, v) for v in value))
+        if value is None or isinstance(value, bool):
+            return add({None: "null", True: "true", False: "false"}[value])
+        return add(str(value))
+
+    walk(raw)
+    text = "".join(pieces)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

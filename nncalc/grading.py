@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from nncalc.answers import Answer, AnswerSheet
+from nncalc.answers import Answer, AnswerSheet, written_text
 from nncalc.engine import traced
 from nncalc.errors import NncalcError
 from nncalc.expr import Evaluation
@@ -152,6 +152,8 @@ class _Read:
         turned = as_answered and (self.transposed or self.layout)
         return (self.text.T if turned else self.text).tolist()
 
+    raw_text: str | None = None  # for an invalid answer: what the student wrote (shortened)
+
 
 class Grader:
     """Grades answer sheets for one problem; the exact solution is computed once."""
@@ -261,6 +263,7 @@ class Grader:
                 extra.append(
                     ItemResult(answer.written, answer.written, "invalid", 0.0, 0.0, reason=reason)
                 )
+                extra[-1].answer_text = written_text(answer.raw)
         return given, extra
 
     def _name(self, written: str) -> str | None:
@@ -301,6 +304,7 @@ class Grader:
                     )
                 if read is not None and read.value is None:
                     item.verdict, item.reason = "invalid", read.reason
+                    item.answer_text = read.raw_text
                 if item.max_points or read is not None:
                     items.append(item)
                 continue
@@ -489,7 +493,7 @@ class Grader:
         expected = np.shape(self.expected[name])
         value = _numbers(raw)
         if isinstance(value, str):
-            return _Read(reason=value)
+            return _Read(reason=value, raw_text=written_text(raw))
         want = _shape_text(expected)
         if value.shape == expected:
             return _Read(value)
@@ -502,7 +506,8 @@ class Grader:
             return _Read(value.reshape(expected), note=note)
         if len(expected) == 2 and value.shape == expected[::-1]:
             return _Read(value.T.copy(), transposed=True)
-        return _Read(reason=f"expected {want}, got {_shape_text(value.shape)}")
+        reason = f"expected {want}, got {_shape_text(value.shape)}"
+        return _Read(reason=reason, raw_text=written_text(raw))
 
     # -- hints -----------------------------------------------------------------------------
 

@@ -79,6 +79,9 @@ VERDICT_STYLES: dict[Verdict, str] = {
 SUCCESS: tuple[Verdict, ...] = ("correct", "follow_through")
 WRONG_STYLE = "bold red"
 
+#: The widest line of an unreadable answer in a terminal table (longer ones are folded).
+WRITTEN_WIDTH = 24
+
 #: Text safe on a terminal, in plain text and in Gradescope's text (:func:`nncalc.escape.visible`).
 _text = escape.visible
 
@@ -357,10 +360,7 @@ def to_rich_text(
         )
         rows = []
         for item in result.items:
-            cells = [
-                Text(_text(item.label)),
-                _rich_value(item.answer, item.wrong_entries, precision, answer_texts(item)),
-            ]
+            cells = [Text(_text(item.label)), _rich_answer(item, precision)]
             if show_expected:
                 cells.append(_rich_value(item.expected, [], precision))
             cells += [
@@ -398,6 +398,18 @@ def to_rich_text(
 
 def _widest(rows: list[list[Text]], column: int, cap: int) -> int:
     return min(cap, max((row[column].cell_len for row in rows), default=0))
+
+
+def _rich_answer(item: ItemResult, precision: int) -> Text:
+    """The answer's numbers; for an unreadable answer, what the student wrote (folded)."""
+    from rich.text import Text
+
+    if item.answer is None and item.answer_text:
+        shown = _text(item.answer_text)
+        width = WRITTEN_WIDTH  # folded: a long text must not squeeze the other columns
+        lines = [shown[i : i + width] for i in range(0, len(shown), width)]
+        return Text("\n".join(lines), style="magenta")
+    return _rich_value(item.answer, item.wrong_entries, precision, answer_texts(item))
 
 
 def _rich_value(value: Any, wrong: list[list[int]], precision: int, texts: Any = None) -> Text:
@@ -473,7 +485,7 @@ def result_dict(result: StudentResult, *, show_expected: bool) -> dict[str, Any]
             "max_points": item.max_points,
             "answer": _jsonable(item.answer),
         }
-        if item.answer_text is not None:  # digits as written where a number loses them
+        if item.answer_text is not None:  # as written: digits (2.3250), or an invalid answer
             entry["answer_text"] = item.answer_text
         if show_expected:
             entry["expected"] = _jsonable(item.expected)
@@ -581,6 +593,8 @@ def to_gradescope(results: list[StudentResult], *, show_expected: bool, precisio
     tests = []
     for item in result.items:
         lines = [_verdict_text(item.verdict)]
+        if item.answer is None and isinstance(item.answer_text, str):  # an invalid answer
+            lines.append(f"You wrote: {_text(item.answer_text)}")
         if item.reason:
             lines.append(_text(item.reason))
         if item.hint:
@@ -663,7 +677,7 @@ def to_markdown(
         lines.append("| " + " | ".join("---:" if h == "points" else "---" for h in head) + " |")
         for item in result.items:
             answer = md_value(item.answer, item.wrong_entries, precision, answer_texts(item))
-            row = [md_escape(item.label), answer]
+            row = [md_escape(item.label), answer or md_escape(item.answer_text or "")]
             if show_expected:
                 row.append(md_value(item.expected, [], precision))
             row += [
@@ -735,11 +749,9 @@ def html_body(
         parts.append("<tbody>")
         for item in result.items:
             verdict = item.verdict if item.verdict in VERDICT_WORDS else "unknown"
-            written = answer_texts(item)
             cells = [
                 f'<th scope="row">{_h(item.label)}</th>',
-                f'<td class="num">{html_value(item.answer, precision, item.wrong_entries, written)}'
-                "</td>",
+                f'<td class="num">{_html_answer(item, precision)}</td>',
             ]
             if show_expected:
                 cells.append(f'<td class="num">{html_value(item.expected, precision)}</td>')
@@ -780,6 +792,15 @@ def html_body(
     return "\n".join(parts)
 
 
+def _html_answer(item: ItemResult, precision: int) -> str:
+    """The answer's numbers; for an unreadable answer, what the student wrote."""
+    from nncalc.render import html_value
+
+    if item.answer is None and item.answer_text:
+        return f'<code class="written">{_h(item.answer_text)}</code>'
+    return html_value(item.answer, precision, item.wrong_entries, answer_texts(item))
+
+
 #: The feedback page's own rules, on top of :data:`nncalc.render.HTML_CSS`.
 REPORT_CSS = """\
 .nncalc section.student { margin-bottom: 2.5em; }
@@ -792,6 +813,7 @@ REPORT_CSS = """\
 .nncalc tr.wrong, .nncalc tr.invalid { background: #fff5f5; }
 .nncalc .error { color: #b00020; }
 .nncalc td.note { max-width: 28em; }
+.nncalc code.written { white-space: pre-wrap; overflow-wrap: anywhere; color: #8b008b; }
 """
 
 

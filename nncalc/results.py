@@ -38,8 +38,9 @@ class ItemResult:
     hint: str | None = None  # the likely mistake, or why follow-through was refused
     reason: str | None = None  # for "invalid": what is wrong with the answer
     marked_on: list[str] = field(default_factory=list)  # the student's own wrong answers used
-    #: The answer's entries as the student wrote them (same layout: 2.3250, 27/20), where
-    #: some entry's text is not the shortest form of its number; None otherwise.
+    #: The answer as the student wrote it: its entries' texts (same layout: 2.3250, 27/20)
+    #: where some entry's text is not the shortest form of its number; for "invalid", what
+    #: the student wrote, as one text (at most 80 characters, raw: escape it). Else None.
     answer_text: Any = None
 
 
