@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nncalc.display import NotebookDisplay
-from nncalc.vocabulary import Verdict
+from nncalc.vocabulary import ItemKind, Verdict
 
 #: The symbol of each verdict in the tables (the verdicts: :data:`nncalc.vocabulary.VERDICTS`).
 SYMBOLS: dict[Verdict, str] = {
@@ -38,6 +38,15 @@ class ItemResult:
     hint: str | None = None  # the likely mistake, or why follow-through was refused
     reason: str | None = None  # for "invalid": what is wrong with the answer
     marked_on: list[str] = field(default_factory=list)  # the student's own wrong answers used
+    #: "value" (numbers) or "equation" (a formula: ``answer`` is its text as written,
+    #: ``expected`` the engine's equation, ``latex`` the formula typeset when it parses).
+    kind: ItemKind = "value"
+    latex: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What tells items apart across a class: the name, and the kind for formulas."""
+        return self.name if self.kind == "value" else f"{self.name}="
 
 
 @dataclass
