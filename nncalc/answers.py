@@ -6,6 +6,9 @@ student: s1234567                # optional; default: the file name
 answers:
   Z1: [1.35, 0.35, 0.6]
   W1': [[0.0993, -0.1993, 0.2997, 0.3987], ...]
+equations:                       # optional: the formulas, judged by nncalc.derivations
+  Z1: W1 x + b1
+  delta1: (W2^T delta2) ⊙ f'(Z1)
 ```
 
 Only the file's structure is checked here; each answer's numbers are judged by
@@ -24,7 +27,7 @@ from typing import Any
 from nncalc.errors import NncalcError
 from nncalc.yamlio import MAX_FILE_BYTES, load_yaml_file, shown_path
 
-_KEYS = ("problem", "student", "answers")
+_KEYS = ("problem", "student", "answers", "equations")
 
 #: How much of an unreadable answer a report shows (:func:`written_text`).
 WRITTEN_LIMIT = 80
@@ -45,6 +48,7 @@ class AnswerSheet:
     student: str
     problem: Path | None  # resolved against the answers file's folder
     answers: list[Answer] = field(default_factory=list)
+    equations: list[Answer] = field(default_factory=list)  # raw: the formula's text
     claim: str | None = None  # the ``problem:`` field as written: a claim, checked by the grader
     declared: str | None = None  # the ``student:`` field as written, if any
 
@@ -97,6 +101,16 @@ def read_sheet(
     )
     for key, value in answers.items():
         sheet.answers.append(Answer(str(key), value, doc.line(f"answers.{key}")))
+    equations = data.get("equations")
+    if equations is None:
+        equations = {}
+    if not isinstance(equations, dict):
+        raise doc.error("equations", "expected a mapping of quantity names to formulas")
+    for key, value in equations.items():
+        if isinstance(value, (list, dict)):
+            raise doc.error(f"equations.{key}", "expected a formula (text), e.g. W1 x + b1")
+        text = None if value is None else str(value)
+        sheet.equations.append(Answer(str(key), text, doc.line(f"equations.{key}")))
     return sheet
 
 

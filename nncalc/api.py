@@ -24,6 +24,7 @@ def grade(
     answers: str | Path | Mapping[str, Any],
     *,
     student: str = "notebook",
+    equations: Mapping[str, str] | None = None,
 ) -> StudentResult:
     """Grade answers against a problem, as ``nncalc verify`` does, and return the result.
 
@@ -35,7 +36,9 @@ def grade(
     (canonical names or aliases: ``"H"``, ``"W1'"``, ``"delta1"``) to values: numbers,
     numeric strings, (nested) lists, or NumPy arrays, as the values of
     :func:`nncalc.solve`. ``student`` names the student of a mapping; an answers file
-    names its own (its ``student:`` key, else the file name).
+    names its own (its ``student:`` key, else the file name). ``equations`` maps
+    quantity names to formulas (``{"Z1": "W1 x + b1"}``), as an answers file's
+    ``equations:`` section does; they are added to the file's own.
 
     Raises :class:`~nncalc.errors.NncalcError` when the problem cannot be loaded. An
     answers file that cannot be read gives a result with ``error`` set, as in
@@ -59,10 +62,23 @@ def grade(
 
         sheet = AnswerSheet(NOTEBOOK_FILE, str(student), _problem_path(problem))
         sheet.answers = [Answer(str(key), _as_lists(value)) for key, value in answers.items()]
+        sheet.equations = _formulas(equations)
+        return grader.grade(sheet)
+    if equations:  # the file's sheet, with these formulas added
+        from nncalc.answers import load_answers
+
+        sheet = load_answers(answers, problem=_problem_path(problem))
+        sheet.equations += _formulas(equations)
         return grader.grade(sheet)
     # grade_file with this problem's grader already in place: it never reloads the problem.
     where = _problem_path(problem)
     return grade_file(answers, {Path(os.path.abspath(where)): grader}, problem=where)
+
+
+def _formulas(equations: Mapping[str, str] | None) -> list[Any]:
+    from nncalc.answers import Answer
+
+    return [Answer(str(k), None if v is None else str(v)) for k, v in (equations or {}).items()]
 
 
 def _problem_path(problem: Problem) -> Path:

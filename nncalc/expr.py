@@ -398,6 +398,13 @@ def _apply(func: str, u: FloatArray, param: float | None, evaluation: Evaluation
     return table[func](u)
 
 
+def apply_function(func: str, u: FloatArray, param: float | None = None) -> FloatArray:
+    """One of the problem file's activation functions (ACTIVATION_FUNCTIONS) on ``u``."""
+    if func in ("identity", "linear"):
+        return u
+    return _apply(func, u, param, Evaluation())
+
+
 def _eval(node: Node, z: FloatArray, evaluation: Evaluation) -> FloatArray:
     """Walk the tree once over whole arrays (vectorised; the caller silences numpy warnings)."""
     match node:

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from nncalc.answers import Answer, AnswerSheet, written_text
+from nncalc.derivations import Derivations
 from nncalc.engine import traced
 from nncalc.errors import NncalcError
 from nncalc.expr import Evaluation
@@ -48,7 +49,7 @@ from nncalc.layers import (
     maxpool,
     maxpool_backward,
 )
-from nncalc.names import canonical_name, param_of, split_name
+from nncalc.names import course_name, param_of, split_name
 from nncalc.problem import Limits, Problem
 from nncalc.results import ItemResult, StudentResult
 from nncalc.rubric import Tolerance
@@ -66,6 +67,8 @@ from nncalc.validate import NUMBER_TEXT, drop_leading_ones
 from nncalc.yamlio import WrittenNumber, shown_path
 
 Values = dict[str, Any]
+#: f', f'(x), f′(z), fprime: the activation's derivative, without a layer number.
+_BARE_FPRIME = re.compile(r"(f['′]|fprime)(\((x|z|Z)\))?")
 #: A classic slip: the hint that names it, and the value it gives from the student's values.
 Slip = tuple[str, Callable[[Values], Any]]
 
@@ -110,6 +113,9 @@ class _World:
     unpaid: dict[str, str] = field(default_factory=dict)
     answered: set[str] = field(default_factory=set)
     charged: set[str] = field(default_factory=set)
+    #: The student's wrong formulas that lost points, by quantity: numbers that follow
+    #: from one were computed as the student believed, and the mistake was charged there.
+    formulas: dict[str, str] = field(default_factory=dict)
 
     def upstream_off(self, inputs: list[str]) -> bool:
         return any(self.off.get(i, False) for i in inputs)
@@ -187,6 +193,8 @@ class Grader:
             for n in self.names
             if n.endswith("_new")
         }
+        self.order = {n: i for i, n in enumerate(self.names)}
+        self.derivations = Derivations(problem, self.network, self.shown)
 
     def _label(self, name: str) -> str:
         return self.network.label(name) or name
@@ -203,10 +211,54 @@ class Grader:
         reads = {n: self._read_as_written(n, a.raw) for n, a in given.items() if a.raw is not None}
         if self.rubric.layout == "either":  # a strict problem asks for its own layout
             _accept_consistent_layout(reads)
+        formulas, extra_formulas = self._sort_answers(sheet.equations)
+        equations = self._judge_equations(formulas)
+        wrong = {
+            item.name: formulas[item.name].raw
+            for item in equations
+            if item.verdict == "wrong" and item.max_points
+        }
         with np.errstate(all="ignore"):
             items = self._all_correct(reads)
-            result.items = (self._judge_all(reads) if items is None else items) + extra
+            values = self._judge_all(reads, wrong) if items is None else items
+        # Each formula just before its quantity's numbers, as in the worked solution.
+        ordered = sorted(equations + values, key=lambda i: (self.order[i.name], i.kind == "value"))
+        for item in extra_formulas:
+            item.kind = "equation"
+        result.items = ordered + extra + extra_formulas
         return result
+
+    def _judge_equations(self, formulas: dict[str, Answer]) -> list[ItemResult]:
+        """One item per formula written or worth points, judged in random worlds."""
+        items = []
+        for name in self.names:
+            points = self.rubric.equation_points_for(name)
+            answer = formulas.get(name)
+            if answer is None and not points:
+                continue
+            item = ItemResult(
+                name,
+                f"{self.labels[name]} equation",
+                "missing",
+                0.0,
+                points,
+                expected=self.network.equation(name).text,
+                kind="equation",
+            )
+            items.append(item)
+            if answer is None or answer.raw is None or not str(answer.raw).strip():
+                continue
+            item.answer = answer.raw
+            judged = self.derivations.judge(name, answer.raw)
+            item.verdict = judged.verdict  # type: ignore[assignment]
+            item.latex = judged.latex or None
+            if judged.verdict == "correct":
+                item.points = points
+            elif judged.verdict == "invalid":
+                item.reason = judged.message
+            else:
+                item.hint = judged.message
+        return items
 
     def _all_correct(self, reads: dict[str, _Read]) -> list[ItemResult] | None:
         """The items when every answer given is right (one comparison); else None."""
@@ -267,14 +319,11 @@ class Grader:
         return given, extra
 
     def _name(self, written: str) -> str | None:
-        """The canonical name, also from the course's notations: Z[1], dW^{[2]}, W^[1]',
-        \\hat{y}, \\delta^{[1]} (layer numbers in brackets or superscripts, LaTeX)."""
-        depth, recurrent = self.problem.depth, self.problem.recurrent
-        name = canonical_name(written, depth, recurrent)
-        if name is None:
-            plain = _COURSE_HAT.sub(r"\1_hat", written).replace("\\", "")
-            plain = _COURSE_LAYER.sub(r"\1", plain)
-            name = canonical_name(plain, depth, recurrent) if plain != written else None
+        name = course_name(written, self.problem.depth, self.problem.recurrent)
+        if name is None and _BARE_FPRIME.fullmatch(written.replace(" ", "")):
+            # f'(x) with no layer: the derivative of the one activation that has one.
+            fprimes = [n for n in self.names if n.startswith("fprime") and "_t" not in n]
+            name = fprimes[0] if len(fprimes) == 1 else None
         return name
 
     def _did_you_mean(self, written: str) -> str:
@@ -284,8 +333,8 @@ class Grader:
         close = difflib.get_close_matches(written, self.names, n=1, cutoff=0.6)
         return f"; did you mean {close[0]}?" if close else ""
 
-    def _judge_all(self, reads: dict[str, _Read]) -> list[ItemResult]:
-        world = _World(self.network.given())
+    def _judge_all(self, reads: dict[str, _Read], formulas: dict[str, str]) -> list[ItemResult]:
+        world = _World(self.network.given(), formulas=formulas)
         items = []
         for name in self.names:
             inputs = self.inputs[name]
@@ -295,7 +344,10 @@ class Grader:
                 # Not answered (or unreadable): later steps build on what follows instead,
                 # which may vanish on the student's numbers (δ2 = ŷ − y = 0 from ŷ = y).
                 followed = self._recompute(name, world.values)
-                world.follow(name, followed, inputs)
+                own = self._formula_value(name, world)
+                if own is not None:  # a skipped step follows the student's own formula
+                    followed = own
+                world.follow(name, followed, inputs, off=own is not None)
                 vanished = world.off[name] and not world.zeros[name]
                 if vanished and self._zero(name, self.shown(name, followed)):
                     world.zeros[name] = (
@@ -354,6 +406,9 @@ class Grader:
             or (consistent and not upstream_off)
             or self._passes(answer, name, self.rounded[name])
         )
+        # Computed as the student's own (wrong, charged) formula says: follow-through.
+        by_formula = not (consistent or correct) and self._follows_formula(name, answer, world)
+        consistent = consistent or by_formula
         # A named slip already charged at an earlier graded item is carried forward here.
         slip = None if consistent or correct else self._hint(name, answer, False, world, expected)
         recharged = slip is not None and slip in world.charged
@@ -392,6 +447,8 @@ class Grader:
                 )
         if item.verdict == "follow_through":
             item.marked_on = self._marked_on(name, world)
+            if by_formula:
+                item.hint = f"follows from your equation for {self.labels[name]}, which was wrong"
         if recharged and item.verdict == "follow_through":
             item.hint = f"the same mistake as before, carried forward: {slip}"
         if item.hint is None:
@@ -416,6 +473,23 @@ class Grader:
                 )
         world.answer(name, self.network.internal(name, answer), off, zeros, unpaid)
         world.answered.add(name)
+
+    def _follows_formula(self, name: str, answer: np.ndarray, world: _World) -> bool:
+        """The numbers are the student's own wrong formula for ``name``, evaluated on their
+        own earlier values."""
+        own = self._formula_value(name, world)
+        return own is not None and bool(
+            self.rubric.tolerance.passes(answer, self.shown(name, own)).all()
+        )
+
+    def _formula_value(self, name: str, world: _World) -> Any:
+        """The student's wrong formula for ``name`` on their own values (internal layout)."""
+        source = world.formulas.get(name)
+        if source is None:
+            return None
+        shape = np.shape(self.expected[name])
+        own = self.derivations.value_on(name, source, world.values, shape)
+        return None if own is None else self.network.internal(name, own)
 
     def _marked_on(self, name: str, world: _World) -> list[str]:
         """The student's own wrong answers this step was marked on (through skipped steps)."""
@@ -855,8 +929,6 @@ def _entry_texts(raw: Any) -> Any:
 
 
 #: Course notations: a layer number in brackets or as a superscript (Z[1], W^{[2]}), a hat.
-_COURSE_LAYER = re.compile(r"\^?\{?\[(\d+)\]\}?|\^\{?(?=\d)|(?<=\d)\}")
-_COURSE_HAT = re.compile(r"\\hat\{(\w+)\}")
 
 
 def _accept_consistent_layout(reads: dict[str, _Read]) -> None:

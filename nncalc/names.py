@@ -125,3 +125,19 @@ def canonical_name(name: str, depth: int, recurrent: int = 0) -> str | None:
     if not 1 <= layer <= depth:
         return None
     return text
+
+
+_COURSE_LAYER = re.compile(r"\^?\{?\[(\d+)\]\}?|\^\{?(?=\d)|(?<=\d)\}")
+_COURSE_HAT = re.compile(r"\\hat\{(\w+)\}")
+
+
+@lru_cache(maxsize=4096)
+def course_name(written: str, depth: int, recurrent: int = 0) -> str | None:
+    """:func:`canonical_name`, also from the course's notations: Z[1], dW^{[2]}, W^[1]',
+    \\hat{y}, \\delta^{[1]} (layer numbers in brackets or superscripts, LaTeX)."""
+    name = canonical_name(written, depth, recurrent)
+    if name is None:
+        plain = _COURSE_HAT.sub(r"\1_hat", written).replace("\\", "")
+        plain = _COURSE_LAYER.sub(r"\1", plain)
+        name = canonical_name(plain, depth, recurrent) if plain != written else None
+    return name

@@ -186,7 +186,7 @@ def problem_from_dict(
 
 def problem_from_document(doc: Document, *, limits: Limits | None = None) -> Problem:
     problem = _Validator(doc, limits or Limits()).problem()
-    if problem.rubric.points:
+    if problem.rubric.points or problem.rubric.equations:
         _check_rubric_names(problem, doc)
     return problem
 
@@ -194,13 +194,14 @@ def problem_from_document(doc: Document, *, limits: Limits | None = None) -> Pro
 def _check_rubric_names(problem: Problem, doc: Document) -> None:
     """Points may only name quantities this problem has (dA2 does not exist in a4, say)."""
     names = [name for _, name in problem.plan()]
-    for key in doc.data["grading"]["points"]:
-        name = canonical_name(str(key), problem.depth, problem.recurrent)
-        if name not in names:
-            raise doc.error(
-                f"grading.points.{key}",
-                f"{name} is not a quantity of this problem; it has: {', '.join(names)}",
-            )
+    for section in ("points", "equations"):
+        for key in doc.data["grading"].get(section) or {}:
+            name = canonical_name(str(key), problem.depth, problem.recurrent)
+            if name not in names:
+                raise doc.error(
+                    f"grading.{section}.{key}",
+                    f"{name} is not a quantity of this problem; it has: {', '.join(names)}",
+                )
 
 
 # ---------------------------------------------------------------------------

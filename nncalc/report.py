@@ -162,10 +162,10 @@ def summarize(results: list[StudentResult]) -> ClassSummary:
     having: dict[str, int] = {}
     succeeded: dict[str, int] = {}
     for result in graded:
-        for name in dict.fromkeys(item.name for item in result.items):
+        for name in dict.fromkeys(item.key for item in result.items):
             having[name] = having.get(name, 0) + 1
             succeeded.setdefault(name, 0)
-        for name in {item.name for item in result.items if item.verdict in SUCCESS}:
+        for name in {item.key for item in result.items if item.verdict in SUCCESS}:
             succeeded[name] += 1
     top = _hint_counts(graded).most_common(1)
     return ClassSummary(
@@ -180,11 +180,11 @@ def summarize(results: list[StudentResult]) -> ClassSummary:
 
 
 def _labels(results: Sequence[StudentResult]) -> dict[str, str]:
-    """The first label seen for each quantity name."""
+    """The first label seen for each item (:attr:`~nncalc.results.ItemResult.key`)."""
     labels: dict[str, str] = {}
     for result in results:
         for item in result.items:
-            labels.setdefault(item.name, item.label)
+            labels.setdefault(item.key, item.label)
     return labels
 
 
@@ -479,6 +479,7 @@ def result_dict(result: StudentResult, *, show_expected: bool) -> dict[str, Any]
     for item in result.items:
         entry: dict[str, Any] = {
             "name": item.name,
+            "kind": item.kind,
             "label": item.label,
             "verdict": item.verdict,
             "points": item.points,
@@ -496,6 +497,8 @@ def result_dict(result: StudentResult, *, show_expected: bool) -> dict[str, Any]
         }
         if item.marked_on:  # marked on the student's own wrong earlier answers
             entry["marked_on"] = item.marked_on
+        if item.latex:  # a formula, typeset
+            entry["latex"] = item.latex
         items.append(entry)
     return {**head, "score": result.score, "max_score": result.max_score, "items": items}
 
@@ -525,9 +528,10 @@ def to_csv(results: list[StudentResult]) -> str:
     import leaves alone), not 0, which it would record as a grade.
     """
     # A column for each quantity that carries points (not for ungraded or unknown names).
-    graded = {item.name for result in results for item in result.items if item.max_points}
+    graded = {item.key for result in results for item in result.items if item.max_points}
     names = [name for name in _labels(results) if name in graded]
-    head = ["student", "file", "problem", *names, "score", "max_score", "error", "warning"]
+    columns = [name.replace("=", " equation") for name in names]
+    head = ["student", "file", "problem", *columns, "score", "max_score", "error", "warning"]
     rows: list[list[Any]] = [head]
     for result in results:
         warning = "; ".join(result.warnings)
@@ -540,7 +544,7 @@ def to_csv(results: list[StudentResult]) -> str:
             continue
         points: dict[str, float] = {}
         for item in result.items:
-            points[item.name] = points.get(item.name, 0.0) + item.points
+            points[item.key] = points.get(item.key, 0.0) + item.points
         rows.append(
             [
                 result.student,
@@ -656,6 +660,16 @@ def md_value(value: Any, wrong: list[list[int]], precision: int, texts: Any = No
     return f"[{'; '.join(', '.join(entry for entry in row if entry) for row in rows)}]"
 
 
+def md_formula(item: ItemResult) -> str:
+    """A formula as written (code) and typeset (``$…$``, from nncalc's own LaTeX of the
+    parsed formula, so nothing the student typed reaches the page unescaped)."""
+    if item.kind != "equation" or item.answer is None:
+        return ""
+    written = md_escape(str(item.answer))
+    shown = f"`{written}`" if "`" not in written else written
+    return f"{shown} ${item.latex}$" if item.latex and not set("|$`\n") & set(item.latex) else shown
+
+
 def to_markdown(
     results: list[StudentResult], *, show_expected: bool, precision: int, summary: bool
 ) -> str:
@@ -676,7 +690,9 @@ def to_markdown(
         lines.append("| " + " | ".join(head) + " |")
         lines.append("| " + " | ".join("---:" if h == "points" else "---" for h in head) + " |")
         for item in result.items:
-            answer = md_value(item.answer, item.wrong_entries, precision, answer_texts(item))
+            answer = md_formula(item) or md_value(
+                item.answer, item.wrong_entries, precision, answer_texts(item)
+            )
             row = [md_escape(item.label), answer or md_escape(item.answer_text or "")]
             if show_expected:
                 row.append(md_value(item.expected, [], precision))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nncalc.display import NotebookDisplay
-from nncalc.vocabulary import Verdict
+from nncalc.vocabulary import ItemKind, Verdict
 
 #: The symbol of each verdict in the tables (the verdicts: :data:`nncalc.vocabulary.VERDICTS`).
 SYMBOLS: dict[Verdict, str] = {
@@ -42,6 +42,15 @@ class ItemResult:
     #: where some entry's text is not the shortest form of its number; for "invalid", what
     #: the student wrote, as one text (at most 80 characters, raw: escape it). Else None.
     answer_text: Any = None
+    #: "value" (numbers) or "equation" (a formula: ``answer`` is its text as written,
+    #: ``expected`` the engine's equation, ``latex`` the formula typeset when it parses).
+    kind: ItemKind = "value"
+    latex: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What tells items apart across a class: the name, and the kind for formulas."""
+        return self.name if self.kind == "value" else f"{self.name}="
 
 
 @dataclass

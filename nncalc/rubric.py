@@ -8,14 +8,17 @@ Read from a problem file's optional ``grading:`` section::
       partial: element                    # or none (default): all entries must pass
       follow_through: true                # or false, or a fraction of the points, e.g. 0.5
       layout: either                      # or strict: no inputs×outputs (Z = xW + b) sheets
+      equations: {Z1: 1, delta2: 1}       # points for the formulas (answers files' equations:)
 
 Without the section every quantity is worth 1 point, the tolerance is 3 decimals,
-there is no partial credit and follow-through earns full points.
+there is no partial credit and follow-through earns full points. Equations are worth 0
+unless ``equations`` gives them points (a sheet's formulas are still judged, as feedback).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -139,34 +142,25 @@ class Rubric:
     #: that layout; ``strict``: the problem asks for its own layout, a transposed matrix
     #: is wrong.
     layout: MatrixLayout = "either"
+    equations: dict[str, float] = field(default_factory=dict)  # canonical name → points
 
     def points_for(self, name: str) -> float:
         return 1.0 if self.points is None else self.points.get(name, 0.0)
+
+    def equation_points_for(self, name: str) -> float:
+        return self.equations.get(name, 0.0)
 
 
 def parse_rubric(section: Any, v: Validator, depth: int, recurrent: int) -> Rubric:
     """Validate the ``grading:`` section of a problem of ``depth`` layers (``recurrent``:
     the rnn layer, 0 if none), which the names of ``points`` are read against."""
-    from nncalc.names import canonical_name
-
     spec = v.mapping(
-        section, "grading", ("points", "tolerance", "partial", "follow_through", "layout")
+        section,
+        "grading",
+        ("points", "tolerance", "partial", "follow_through", "layout", "equations"),
     )
-    points = None
-    if "points" in spec:
-        given = v.mapping(spec["points"], "grading.points", _AnyKey())
-        points = {}
-        for key, value in given.items():
-            path = f"grading.points.{key}"
-            name = canonical_name(str(key), depth, recurrent)
-            if name is None:
-                raise v.fail(path, f"unknown quantity {key!r}")
-            if name in points:
-                raise v.fail(path, f"{key!r} names {name}, which already has points")
-            number = v.number(value, path)
-            if not 0 <= number <= MAX_POINTS:
-                raise v.fail(path, f"expected points between 0 and {MAX_POINTS:g}, got {number:g}")
-            points[name] = number
+    points = _points(spec, "points", v, depth, recurrent) if "points" in spec else None
+    equations = _points(spec, "equations", v, depth, recurrent) if "equations" in spec else {}
     tolerance = Tolerance()
     if "tolerance" in spec:
         tolerance = _tolerance(spec["tolerance"], v)
@@ -183,7 +177,29 @@ def parse_rubric(section: Any, v: Validator, depth: int, recurrent: int) -> Rubr
             )
     chosen = v.choice(spec.get("layout", "either"), "grading.layout", LAYOUTS)
     layout: MatrixLayout = "strict" if chosen == "strict" else "either"
-    return Rubric(points, tolerance, partial == "element", fraction, layout)
+    return Rubric(points, tolerance, partial == "element", fraction, layout, equations)
+
+
+def _points(
+    spec: Mapping[str, Any], key: str, v: Validator, depth: int, recurrent: int
+) -> dict[str, float]:
+    """``grading.points`` or ``grading.equations``: quantity name (aliases allowed) → points."""
+    from nncalc.names import canonical_name
+
+    given = v.mapping(spec[key], f"grading.{key}", _AnyKey())
+    points: dict[str, float] = {}
+    for name_written, value in given.items():
+        path = f"grading.{key}.{name_written}"
+        name = canonical_name(str(name_written), depth, recurrent)
+        if name is None:
+            raise v.fail(path, f"unknown quantity {name_written!r}")
+        if name in points:
+            raise v.fail(path, f"{name_written!r} names {name}, which already has points")
+        number = v.number(value, path)
+        if not 0 <= number <= MAX_POINTS:
+            raise v.fail(path, f"expected points between 0 and {MAX_POINTS:g}, got {number:g}")
+        points[name] = number
+    return points
 
 
 def _tolerance(value: Any, v: Validator) -> Tolerance:

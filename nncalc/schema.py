@@ -423,6 +423,15 @@ def _grading() -> Schema:
                 "type": "object",
                 "additionalProperties": _number("points for this quantity (≥ 0)", nonnegative=True),
             },
+            "equations": {
+                "description": (
+                    "points per formula (an answers file's equations: section), by quantity "
+                    "name as in points; formulas not listed carry no points (they are still "
+                    "judged, as feedback)"
+                ),
+                "type": "object",
+                "additionalProperties": _number("points for this formula (≥ 0)", nonnegative=True),
+            },
             "tolerance": _tolerance(),
             "partial": {
                 "description": (
@@ -744,6 +753,18 @@ def answers_schema() -> Schema:
                 ),
                 "type": ["object", "null"],
                 "additionalProperties": {"$ref": "#/$defs/value"},
+            },
+            "equations": {
+                "description": (
+                    "quantity name → the formula that gives it, as text: plain (W1 x + b1, "
+                    "(W2^T delta2) ⊙ f'(Z1)), LaTeX (\\delta_2 H^\\top) or NumPy "
+                    "(np.outer(delta1, x)); judged equal to the quantity for any numbers"
+                ),
+                "type": ["object", "null"],
+                "additionalProperties": {
+                    "description": "the formula (null: unanswered)",
+                    "type": ["string", "number", "null"],
+                },
             },
         },
         "$defs": {

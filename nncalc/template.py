@@ -7,6 +7,7 @@ import numpy as np
 from nncalc.engine import Network
 from nncalc.escape import yaml_comment, yaml_string
 from nncalc.problem import Problem
+from nncalc.rubric import Rubric
 
 
 def _blank(shape: tuple[int, ...]) -> str:
@@ -58,7 +59,28 @@ def answer_template(
             equation = network.equation(name).text
             note = f"{_points(points)}; {equation if with_equations else _quantity(equation)}"
             lines.append(f"  {name}: {_blank(shape)}   # {note}")
+    lines += _equation_slots(network, rubric, with_equations)
     return "\n".join(lines) + "\n"
+
+
+def _equation_slots(network: Network, rubric: Rubric, with_equations: bool) -> list[str]:
+    """An ``equations:`` block: a slot per formula worth points, empty unless
+    ``with_equations`` (the instructor's key)."""
+    names = [name for _, name in network.plan()]
+    wanted = [n for n in names if rubric.equation_points_for(n)]
+    if not wanted:
+        return []
+    lines = [
+        "# Your formulas, in plain text, LaTeX or NumPy notation (e.g. W1 x + b1);",
+        "# leave null what you do not answer.",
+        "equations:",
+    ]
+    for name in wanted:
+        equation = network.equation(name).text
+        slot = yaml_string(equation.partition(" = ")[2]) if with_equations else "null"
+        note = f"{_points(rubric.equation_points_for(name))}; {_quantity(equation)}"
+        lines.append(f"  {name}: {slot}   # {note}")
+    return lines
 
 
 def _quantity(equation: str) -> str:

@@ -158,6 +158,9 @@ OPTIMIZERS: dict[str, OptimizerWords] = {
 Verdict = Literal["correct", "follow_through", "wrong", "missing", "invalid"]
 #: Verdicts, in the order of the symbols the tables show.
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
+#: What a graded item is: a quantity's numbers, or the formula (equation) that gives it.
+ItemKind = Literal["value", "equation"]
+ITEM_KINDS: tuple[ItemKind, ...] = get_args(ItemKind)
 ToleranceMode = Literal["decimals", "sigfigs", "relative"]
 PartialCredit = Literal["none", "element"]
 PARTIAL: tuple[PartialCredit, ...] = get_args(PartialCredit)

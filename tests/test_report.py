@@ -193,6 +193,7 @@ def test_json_lines_one_object_per_student() -> None:
     dw1 = b["items"][1]
     assert dw1 == {
         "name": "dW1",
+        "kind": "value",
         "label": "∂L/∂W1",
         "verdict": "wrong",
         "points": 0.0,

@@ -403,7 +403,7 @@ def test_follow_through_values(follow_through: Any, fraction: float) -> None:
         (
             {"bonus": 1},
             "grading.bonus: unknown key 'bonus'; expected one of: points, tolerance, partial, "
-            "follow_through, layout",
+            "follow_through, layout, equations",
         ),
         (
             {"layout": "transposed"},

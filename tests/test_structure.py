@@ -40,9 +40,9 @@ PACKAGE = ROOT / "nncalc"
 #: ``__init__`` is the top: ``from nncalc import X`` of a name (not a submodule) imports it.
 TIER_TABLE = (
     "errors escape formula vocabulary names yamlio output display",  # 0 foundation
-    "validate expr rubric layers optimizers",  # 1 math and validation
+    "validate expr notation rubric layers optimizers",  # 1 math and validation
     "problem answers schema",  # 2 loading (schema: what files may hold)
-    "engine work training finite_diff",  # 3 engine
+    "engine work training finite_diff derivations",  # 3 engine
     "results sources grading template",  # 4 grading
     "render report plot notebook",  # 5 presentation
     "variants api cli autograder __init__ __main__",  # 6 top

@@ -59,7 +59,7 @@ MALFORMED = {
     "malformed_top_level_list.yaml": "tests/data/a4/malformed_top_level_list.yaml: expected a "
     "mapping with 'answers' (and 'problem', 'student')",
     "malformed_unknown_key.yaml": "tests/data/a4/malformed_unknown_key.yaml:3: answer: unknown "
-    "key 'answer'; expected one of: problem, student, answers",
+    "key 'answer'; expected one of: problem, student, answers, equations",
     "malformed_problem_not_found.yaml": "problems/a5.yaml: no such file",
     "malformed_no_problem.yaml": "tests/data/a4/malformed_no_problem.yaml: missing 'problem' "
     "(the problem file); or pass --problem",
