@@ -829,7 +829,9 @@ REPORT_CSS = """\
 .nncalc tr.wrong, .nncalc tr.invalid { background: #fff5f5; }
 .nncalc .error { color: #b00020; }
 .nncalc td.note { max-width: 28em; }
-.nncalc code.written { white-space: pre-wrap; overflow-wrap: anywhere; color: #8b008b; }
+.nncalc td.verdict { white-space: nowrap; }
+.nncalc code.written { display: inline-block; max-width: 24em; text-align: left; \
+white-space: pre-wrap; overflow-wrap: anywhere; color: #8b008b; }
 """
 
 
@@ -967,8 +969,16 @@ def _index(results: list[StudentResult], names: list[str], precision: int) -> st
 
 
 def _success_rates(results: list[StudentResult]) -> list[tuple[str, float]]:
+    """Each quantity's rate; not for a name that was never one (unknown, answered twice)."""
     labels = _labels(results)
-    return [(labels[name], rate) for name, rate in summarize(results).success.items()]
+    quantities = {
+        item.name
+        for result in results
+        for item in result.items
+        if item.verdict != "invalid" or item.max_points
+    }
+    rates = summarize(results).success.items()
+    return [(labels[name], rate) for name, rate in rates if name in quantities]
 
 
 def _hint_counts(results: list[StudentResult]) -> Counter[str]:
@@ -976,7 +986,8 @@ def _hint_counts(results: list[StudentResult]) -> Counter[str]:
     was given for (one all-zeros sheet is one student, not seven)."""
     counts: Counter[str] = Counter()
     for result in results:
-        counts.update({item.hint for item in result.items if item.hint})
+        # In the items' order, not a set's: ties must not depend on the hash seed.
+        counts.update(list(dict.fromkeys(item.hint for item in result.items if item.hint)))
     return counts
 
 

