@@ -251,7 +251,7 @@ class Grader:
             item.answer = answer.raw
             judged = self.derivations.judge(name, answer.raw)
             item.verdict = judged.verdict  # type: ignore[assignment]
-            item.latex = judged.latex or None
+            item.formula, item.latex = judged.text or None, judged.latex or None
             if judged.verdict == "correct":
                 item.points = points
             elif judged.verdict == "invalid":

@@ -814,6 +814,13 @@ def _html_answer(item: ItemResult, precision: int) -> str:
 
     if item.answer is None and item.answer_text:
         return f'<code class="written">{_h(item.answer_text)}</code>'
+    if (
+        item.kind == "equation" and item.answer is not None
+    ):  # as written, and as the course writes it
+        written = f"<code>{_h(str(item.answer))}</code>"
+        return written + (
+            f'<br><span class="formula">{_h(item.formula)}</span>' if item.formula else ""
+        )
     return html_value(item.answer, precision, item.wrong_entries, answer_texts(item))
 
 
@@ -830,6 +837,8 @@ REPORT_CSS = """\
 .nncalc .error { color: #b00020; }
 .nncalc td.note { max-width: 28em; }
 .nncalc td.verdict { white-space: nowrap; }
+.nncalc .formula { font-family: "STIX Two Math", "Cambria Math", "Latin Modern Math", serif;
+  font-style: italic; font-size: 1.1em; white-space: nowrap; }
 .nncalc code.written { display: inline-block; max-width: 24em; text-align: left; \
 white-space: pre-wrap; overflow-wrap: anywhere; color: #8b008b; }
 """

@@ -43,8 +43,10 @@ class ItemResult:
     #: the student wrote, as one text (at most 80 characters, raw: escape it). Else None.
     answer_text: Any = None
     #: "value" (numbers) or "equation" (a formula: ``answer`` is its text as written,
-    #: ``expected`` the engine's equation, ``latex`` the formula typeset when it parses).
+    #: ``expected`` the engine's equation; when it parses, ``formula`` is it in the course's
+    #: notation, δ2·Hᵀ, and ``latex`` typeset).
     kind: ItemKind = "value"
+    formula: str | None = None
     latex: str | None = None
 
     @property

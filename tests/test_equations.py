@@ -389,3 +389,9 @@ def test_engine_equations_are_right_and_one_slip_makes_them_wrong(problem: Any) 
         for slipped in _slips(tree, shape_of, context.entrywise):
             verdict = derivations.judge(name, nt.text(slipped))
             assert verdict.verdict == "wrong", (name, nt.text(slipped))
+
+
+def test_html_shows_the_formula_as_written_and_in_the_courses_notation(tmp_path: Path) -> None:
+    out = verify(tmp_path, {"dW2": r"\delta_2 H^\top", "Z2": "<b>W2</b>"}, fmt="html")
+    assert '<code>\\delta_2 H^\\top</code><br><span class="formula">δ2·Hᵀ</span>' in out
+    assert "<b>W2</b>" not in out and "&lt;b&gt;W2&lt;/b&gt;" in out
