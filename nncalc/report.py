@@ -189,15 +189,38 @@ def _labels(results: Sequence[StudentResult]) -> dict[str, str]:
 
 
 def _summary_rows(results: list[StudentResult], precision: int) -> list[tuple[str, str]]:
+    """The class summary's rows; with sheets for more than one problem, the scores of
+    each problem's sheets, out of that problem's own points (never a4's 10 as 14)."""
     s = summarize(results)
-    out_of = f" / {fmt_points(s.max_score, precision)}" if s.max_score is not None else ""
     rows = [("graded files", str(s.graded)), ("failed files", str(s.failed))]
-    for what, value in (("mean score", s.mean), ("median score", s.median)):
-        rows.append((what, "—" if value is None else f"{fmt_points(value, precision)}{out_of}"))
+    problems = by_problem(results)
+    if len(problems) > 1:
+        for problem, group in problems.items():
+            rows.append(("problem", f"{problem} ({len(group)} graded)"))
+            rows += _score_rows(summarize(group), precision)
+    else:
+        rows += _score_rows(s, precision)
     if s.top_hint is not None:
         hint, count = s.top_hint
         rows.append(("most frequent hint", f"{hint} ({count}×)"))
     return rows
+
+
+def by_problem(results: list[StudentResult]) -> dict[str, list[StudentResult]]:
+    """The graded results by the problem they were graded against, in the order first seen."""
+    groups: dict[str, list[StudentResult]] = {}
+    for result in results:
+        if result.error is None:
+            groups.setdefault(result.problem or "", []).append(result)
+    return groups
+
+
+def _score_rows(s: ClassSummary, precision: int) -> list[tuple[str, str]]:
+    out_of = f" / {fmt_points(s.max_score, precision)}" if s.max_score is not None else ""
+    return [
+        (what, "—" if value is None else f"{fmt_points(value, precision)}{out_of}")
+        for what, value in (("mean score", s.mean), ("median score", s.median))
+    ]
 
 
 def _success_rows(results: list[StudentResult]) -> list[tuple[str, str]]:

@@ -697,3 +697,32 @@ def test_hint_parameters_not_updated(tmp_path: Path) -> None:
         assert items[name]["verdict"] == "wrong"
         assert items[name]["hint"].endswith(f"the given {name[:-4]}, not updated"), name
     assert items["b2_new"]["verdict"] == "correct"
+
+
+# ---------------------------------------------------------------------------
+# A class summary over sheets for different problems: each problem out of its own points
+
+
+@pytest.mark.parametrize("fmt", ["plain", "markdown", "html"])
+def test_class_summary_reports_each_problem_with_its_own_maximum(tmp_path: Path, fmt: str) -> None:
+    # Two a4 sheets (10 and 9.5 of 10) and a cnn sheet (14 of 14): a4's mean is
+    # 9.75 / 10, never 9.75 / 14 (the largest maximum of the class).
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    cnn_names = Grader(load_problem(CNN)).names
+    sheets = {
+        "ann": ("a4.yaml", student_sheet(A4, {}, GRADED_ONLY)),
+        "bob": ("a4.yaml", student_sheet(A4, {"Z1": no_bias_z1}, GRADED_ONLY)),
+        "cat": ("cnn.yaml", student_sheet(CNN, {}, cnn_names)),
+    }
+    for student, (problem, answers) in sheets.items():
+        doc = {"problem": str(ROOT / "problems" / problem), "student": student, "answers": answers}
+        (folder / f"{student}.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True))
+    args = ["verify", str(folder), "--problem-root", str(ROOT / "problems"), "-f", fmt]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code in (0, 1), result.output
+    text = result.stdout
+    assert "9.75 / 10" in text and "14 / 14" in text
+    assert "/ 14" not in text.replace("14 / 14", "")  # no a4 mean out of cnn's 14
+    summary = " ".join(text[text.index("Class summary") :].split())
+    assert "a4.yaml (2 graded)" in summary and "cnn.yaml (1 graded)" in summary
