@@ -23,6 +23,21 @@ settings.load_profile("ci")
 ROOT = Path(__file__).resolve().parent.parent
 A4 = ROOT / "problems" / "a4.yaml"
 
+#: The course's derivations (issue 13) as its worked solution writes them, in plain text:
+#: the 10 equation points of problems/a4.yaml. A sheet meant to earn full marks writes them.
+COURSE_EQUATIONS = {
+    "Z1": "W1 x + b1",
+    "Z2": "W2 H + b2",
+    "y_hat": "softmax(Z2)",
+    "delta2": "y_hat - y",
+    "dW2": "delta2 H^T",
+    "db2": "delta2",
+    "delta1": "(W2^T delta2) ⊙ f'(Z1)",
+    "f'(x)": "1 + cos(x) if x > 0 else cos(x)",
+    "dW1": "delta1 x^T",
+    "db1": "delta1",
+}
+
 
 @pytest.fixture(autouse=True)
 def stable_terminal(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import COURSE_EQUATIONS
 
 import nncalc
 from nncalc.errors import NncalcError
@@ -57,11 +58,12 @@ def test_import_is_cheap() -> None:
 def test_grade_the_exact_values_full_marks(
     problem: nncalc.Problem, solution: nncalc.Solution
 ) -> None:
-    result = nncalc.grade(problem, solution.values)  # NumPy arrays and floats
+    # NumPy arrays and floats, and the course's equations
+    result = nncalc.grade(problem, solution.values, equations=COURSE_EQUATIONS)
     assert isinstance(result, StudentResult)
     assert result.error is None
     assert result.full_marks
-    assert (result.score, result.max_score) == (10.0, 10.0)
+    assert (result.score, result.max_score) == (20.0, 20.0)
     assert all(isinstance(i, ItemResult) for i in result.items)
     assert {i.verdict for i in result.items} == {"correct"}
     assert result.student == "notebook"
@@ -71,20 +73,24 @@ def test_grade_the_exact_values_full_marks(
 
 def test_grade_a_problem_path_and_plain_lists(solution: nncalc.Solution) -> None:
     answers = {name: np.asarray(v).tolist() for name, v in solution.values.items()}
-    result = nncalc.grade(str(A4), answers, student="s1234567")
-    assert result.full_marks and result.score == 10.0
+    result = nncalc.grade(str(A4), answers, student="s1234567", equations=COURSE_EQUATIONS)
+    assert result.full_marks and result.score == 20.0
     assert result.student == "s1234567"
-    assert nncalc.grade(A4, answers).full_marks  # a Path too
+    assert nncalc.grade(A4, answers, equations=COURSE_EQUATIONS).full_marks  # a Path too
+    # the numbers alone: every one right, yet the 10 equation points are missing
+    numbers_only = nncalc.grade(A4, answers)
+    assert (numbers_only.score, numbers_only.max_score) == (10.0, 20.0)
+    assert not numbers_only.full_marks
 
 
 def test_grade_an_answers_file() -> None:
     result = nncalc.grade(A4, SEED)
-    assert (result.score, result.max_score) == (9.5, 10.0)
+    assert (result.score, result.max_score) == (19.5, 20.0)  # its equations are all right
     assert result.student == "seed solution"  # the file names its student
     assert result.file == str(SEED)
     wrong = [i.name for i in result.items if i.verdict != "correct"]
     assert wrong == ["dA1"]
-    assert nncalc.grade(nncalc.load_problem(A4), str(SEED)).score == 9.5
+    assert nncalc.grade(nncalc.load_problem(A4), str(SEED)).score == 19.5
 
 
 def test_grade_an_answers_file_against_a_problem_from_dict(tmp_path: Path) -> None:
@@ -96,7 +102,8 @@ def test_grade_an_answers_file_against_a_problem_from_dict(tmp_path: Path) -> No
     answers.write_text("answers:\n  Z1: [1.35, 0.35, 0.6]\n")  # no problem: key needed
     result = nncalc.grade(problem, answers)
     assert result.error is None
-    assert next(i for i in result.items if i.name == "Z1").verdict == "correct"
+    (z1,) = [i for i in result.items if i.name == "Z1" and i.kind == "value"]
+    assert z1.verdict == "correct"
 
 
 def test_aliases_and_partial_answers(problem: nncalc.Problem, solution: nncalc.Solution) -> None:
@@ -109,19 +116,19 @@ def test_aliases_and_partial_answers(problem: nncalc.Problem, solution: nncalc.S
         "delta1": [0.5, -1.0614, 0.2855],  # one entry wrong
     }
     result = nncalc.grade(problem, answers)
-    verdicts = {i.name: i.verdict for i in result.items}
+    verdicts = {i.name: i.verdict for i in result.items if i.kind == "value"}
     assert verdicts["A1"] == verdicts["A2"] == verdicts["dA1"] == "correct"
     assert verdicts["fprime1"] == verdicts["W1_new"] == "correct"
     assert verdicts["Z1"] == "missing"
     assert verdicts["delta1"] == "wrong"
-    delta1 = next(i for i in result.items if i.name == "delta1")
+    (delta1,) = [i for i in result.items if i.name == "delta1" and i.kind == "value"]
     assert delta1.wrong_entries == [[0]]
     assert not result.full_marks
 
 
 def test_bad_answers_in_a_mapping(problem: nncalc.Problem) -> None:
     result = nncalc.grade(problem, {"bogus": 1, "H": [1, 2], "Z1": "x", "A1 ": None})
-    by_name = {i.name: i for i in result.items}
+    by_name = {i.name: i for i in result.items if i.kind == "value"}
     assert by_name["bogus"].verdict == "invalid"
     assert by_name["bogus"].reason == "unknown quantity 'bogus'"
     assert by_name["A1"].verdict == "invalid"
@@ -184,7 +191,7 @@ def test_student_result_markdown_and_html(problem: nncalc.Problem) -> None:
     assert md.startswith("# Feedback: notebook\n")
     assert "| A1 (H) | [2.3257; 0.6929; 1.1646] | ✓ correct | 1 / 1 |  |" in md
     assert "| A2 (ŷ) | [**0.2**; **0.8**] | ✗ wrong | 0 / 1 |" in md
-    assert "**Total: 1 / 10**" in md
+    assert "**Total: 1 / 20**" in md
     assert "expected" not in md  # student-facing: exact values hidden
     html = result._repr_html_()
     assert "<!DOCTYPE" not in html  # a fragment for the notebook, not a page
@@ -193,7 +200,7 @@ def test_student_result_markdown_and_html(problem: nncalc.Problem) -> None:
     assert "File: <code>&lt;notebook&gt;</code>" in html
     assert '<td class="verdict">✓ correct</td>' in html
     assert "<strong><mark>0.2</mark></strong>" in html
-    assert "<strong>Total: 1 / 10</strong>" in html
+    assert "<strong>Total: 1 / 20</strong>" in html
     assert "0.2182" not in html  # the exact ŷ stays hidden
     # Every CSS rule is scoped to the report's own class.
     style = html[html.index("<style>") + 7 : html.index("</style>")]

@@ -125,8 +125,16 @@ def test_run_autograder_grades_the_submission_against_the_zips_problem(
     assert results["visibility"] == "visible" and results["stdout_visibility"] == "hidden"
     tests = results["tests"]
     assert isinstance(tests, list)
-    assert tests[0]["name"] == "Z1" and tests[0]["status"] == "failed"
-    assert "the bias b1 seems left out" in tests[0]["output"]
+    # the sheet writes numbers only: each equation is a failed test worth 1 (issue 13)
+    assert (tests[0]["name"], tests[0]["status"], tests[0]["max_score"]) == (
+        "Z1 equation",
+        "failed",
+        1.0,
+    )
+    assert tests[0]["output"] == "— missing"
+    assert tests[1]["name"] == "Z1" and tests[1]["status"] == "failed"
+    assert "the bias b1 seems left out" in tests[1]["output"]
+    assert sum(test["max_score"] for test in tests) == 20.0
 
 
 @pytest.mark.parametrize("submitted", [(), ("full.yaml", "missing.yaml")])

@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 from nncalc.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
-#: problems/a4.yaml with the course's 10 equation points (grading.equations).
-A4 = ROOT / "tests" / "data" / "a4_course.yaml"
+#: The course's Problem 1: 10 points for numbers, 10 for equations (grading.equations).
+A4 = ROOT / "problems" / "a4.yaml"
 CNN = ROOT / "problems" / "cnn.yaml"
 RNN = ROOT / "problems" / "rnn.yaml"
 XOR = ROOT / "problems" / "batch_xor.yaml"

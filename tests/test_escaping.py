@@ -308,7 +308,9 @@ def test_template_comment_cannot_break_the_sheet(hostile_problem: Path) -> None:
     assert result.exit_code == 0, result.output
     assert raw_unsafe(result.stdout) == []
     doc = yaml.safe_load(result.stdout)
-    assert set(doc) == {"problem", "student", "answers"}
+    assert set(doc) == {"problem", "student", "answers", "equations"}
+    assert set(doc["equations"].values()) == {None}  # empty slots, a4's 10 equations
+    assert len(doc["equations"]) == 10
     # a YAML comment's rule (escape.yaml_comment): \uXXXX, which PyYAML never refuses
     assert result.stdout.startswith(
         "# Answer sheet for: A4\\u001b]0;pwned\\u0007\\u000d\\u000a===\\u000a"

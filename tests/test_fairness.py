@@ -3,7 +3,9 @@
 Each sheet is built the way a student computes it: step by step, every written value
 rounded to 4 decimals and carried forward, with one slip in one place. The fair points
 were decided as a careful TA would mark the sheet (course rule: "correct for the first
-three decimal points"; a4 is worth 10) before the grader was run.
+three decimal points"; a4's numbers are worth 10) before the grader was run. The sheets
+write numbers only: a4's 10 equation points (issue 13) are missing on every one of them
+(max_score 20), so a score of 10 here is full marks for the numbers.
 """
 
 from __future__ import annotations
@@ -66,12 +68,17 @@ def verify(tmp_path: Path, answers: dict[str, Any], problem: Path = A4) -> dict[
     return line
 
 
+def value_items(line: dict[str, Any]) -> list[dict[str, Any]]:
+    """The items of the numbers (not of the equations, all missing on these sheets)."""
+    return [item for item in line["items"] if item["kind"] == "value"]
+
+
 def by_name(line: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {item["name"]: item for item in line["items"]}
+    return {item["name"]: item for item in value_items(line)}
 
 
 def verdicts(line: dict[str, Any]) -> dict[str, str]:
-    return {item["name"]: item["verdict"] for item in line["items"]}
+    return {item["name"]: item["verdict"] for item in value_items(line)}
 
 
 # -- classic slips, as the student makes them ----------------------------------------
@@ -442,7 +449,7 @@ def test_rule6_two_decimals_throughout_gets_a_precision_hint_on_every_short_item
     # the student's own earlier answers); an item right only to the 2 decimals it shows
     # earns nothing and is told to give 3 decimals; no item is blamed on a method slip.
     line = verify(tmp_path, student_sheet(A4, {}, GRADED_ONLY, decimals=2))
-    short = [i for i in line["items"] if i["verdict"] not in ("correct", "follow_through")]
+    short = [i for i in value_items(line) if i["verdict"] not in ("correct", "follow_through")]
     assert short, "some 2-decimal answers must miss the third decimal"
     for item in short:
         assert item["verdict"] == "wrong" and item["points"] == 0, item["name"]
@@ -465,8 +472,10 @@ def test_feedback_an_all_zeros_sheet_is_told_it_is_all_zeros(tmp_path: Path) -> 
     sheet = {name: np.zeros(np.shape(v)).tolist() for name, v in
              student_sheet(A4, {}, GRADED_ONLY).items()}  # fmt: skip
     line = verify(tmp_path, sheet)
-    hints = [i["hint"] or "" for i in line["items"]]
+    hints = [i["hint"] or "" for i in value_items(line)]
     assert all("all zeros" in hint for hint in hints), hints
+    equations = [i for i in line["items"] if i["kind"] == "equation"]
+    assert {(i["verdict"], i["hint"]) for i in equations} == {("missing", None)}
     assert not any("left out" in hint for hint in hints)
 
 
@@ -503,7 +512,8 @@ def test_property_one_slip_costs_at_most_the_first_graded_item_it_touches(
         touched = [n for n in names[names.index(slipped) :] if points(n)
                    and not np.allclose(sheet.get(n, 0), clean.get(n, 0))]  # fmt: skip
         line = verify(tmp_path, sheet, problem)
-        lost = line["max_score"] - line["score"]
+        # the points lost on the numbers (the sheet writes no equation: those are missing)
+        lost = sum(i["max_points"] - i["points"] for i in value_items(line))
         bound = points(touched[0]) * (1 + (1 - share)) if touched else 0.0
         assert lost <= bound + 1e-9, (
             problem.stem,
@@ -705,8 +715,8 @@ def test_hint_parameters_not_updated(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["plain", "markdown", "html"])
 def test_class_summary_reports_each_problem_with_its_own_maximum(tmp_path: Path, fmt: str) -> None:
-    # Two a4 sheets (10 and 9.5 of 10) and a cnn sheet (14 of 14): a4's mean is
-    # 9.75 / 10, never 9.75 / 14 (the largest maximum of the class).
+    # Two a4 sheets (10 and 9.5 of a4's 20: numbers only, no equations) and a cnn sheet
+    # (14 of 14): a4's mean is 9.75 / 20, never 9.75 / 14.
     folder = tmp_path / "submissions"
     folder.mkdir()
     cnn_names = Grader(load_problem(CNN)).names
@@ -722,7 +732,7 @@ def test_class_summary_reports_each_problem_with_its_own_maximum(tmp_path: Path,
     result = CliRunner().invoke(app, args)
     assert result.exit_code in (0, 1), result.output
     text = result.stdout
-    assert "9.75 / 10" in text and "14 / 14" in text
+    assert "9.75 / 20" in text and "14 / 14" in text
     assert "/ 14" not in text.replace("14 / 14", "")  # no a4 mean out of cnn's 14
     summary = " ".join(text[text.index("Class summary") :].split())
     assert "a4.yaml (2 graded)" in summary and "cnn.yaml (1 graded)" in summary

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import COURSE_EQUATIONS
 from typer.testing import CliRunner
 
 import nncalc
@@ -95,13 +96,18 @@ def test_round_trip_generate_fill_from_keys_verify_full_marks(
         sheet = yaml.safe_load((out / row["answers"]).read_text())
         key = json.loads((out / row["key_json"]).read_text())["values"]
         sheet["answers"] = {name: key[name] for name in sheet["answers"]}
+        assert sheet["equations"] == dict.fromkeys(sheet["equations"])  # empty slots ...
+        assert len(sheet["equations"]) == 10
+        sheet["equations"] = COURSE_EQUATIONS  # ... the same formulas in every variant
         (submissions / f"{row['student']}.yaml").write_text(yaml.safe_dump(sheet))
     result = runner.invoke(
         app, ["verify", str(submissions), "--variants", str(out), "--format", "json"]
     )
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [(r["student"], r["score"]) for r in lines] == [(f"s00{i}", 10.0) for i in range(1, 6)]
+    assert [(r["student"], r["score"], r["max_score"]) for r in lines] == [
+        (f"s00{i}", 20.0, 20.0) for i in range(1, 6)
+    ]
     # each graded against its own variant
     assert {r["problem"] for r in lines} == {
         str(out / f"s00{i}" / "problem.yaml") for i in range(1, 6)

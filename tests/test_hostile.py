@@ -82,7 +82,7 @@ def test_a_broken_answers_file_among_good_ones(
     assert result.exit_code == 2
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["file"] for line in lines] == [str(good), str(bad)]
-    assert lines[0]["score"] == lines[0]["max_score"] == 10
+    assert lines[0]["score"] == lines[0]["max_score"] == 20  # numbers and equations
     assert lines[1]["error"] == f"{bad}:{expected}"
     assert "Traceback" not in result.output
 
@@ -94,7 +94,7 @@ def test_bom_and_crlf_answers_files_work(variant: str, runner: CliRunner, tmp_pa
     sheet = write(tmp_path, "s.yaml", data)
     result = runner.invoke(app, ["verify", str(sheet), "--problem", str(A4), "-f", "json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["score"] == 10
+    assert json.loads(result.stdout)["score"] == 20
 
 
 def test_a_directory_where_the_problem_file_should_be(runner: CliRunner, tmp_path: Path) -> None:
@@ -152,9 +152,9 @@ def test_bad_numbers_make_that_answer_invalid(value: str, reason: str, tmp_path:
     sheet = write(tmp_path, "s.yaml", FULL.replace("Z1: [1.35, 0.35, 0.6]", f"Z1: {value}"))
     assert "Z1: [1.35" not in sheet.read_text()
     result = grade_file(sheet, {}, A4)
-    z1 = next(item for item in result.items if item.name == "Z1")
+    (z1,) = [item for item in result.items if item.name == "Z1" and item.kind == "value"]
     assert (z1.verdict, z1.reason) == ("invalid", reason)
-    assert result.score == 9.5  # every other answer still graded
+    assert result.score == 19.5  # every other answer (and every equation) still graded
 
 
 def test_limits_are_configurable_from_the_command_line(runner: CliRunner) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import COURSE_EQUATIONS
 from typer.testing import CliRunner
 
 from nncalc.cli import app
@@ -36,9 +37,10 @@ def runner() -> CliRunner:
 
 
 def sheet(folder: Path, name: str, problem: str | None = None, **fields: Any) -> Path:
-    """An answers file with a4's right answers (or ``answers``), naming ``problem``."""
+    """An answers file with a4's right answers (or ``answers``) and the course's
+    equations, naming ``problem``: full marks, 20/20, on a4."""
     doc: dict[str, Any] = {} if problem is None else {"problem": problem}
-    doc |= {"answers": FULL} | fields
+    doc |= {"answers": FULL, "equations": COURSE_EQUATIONS} | fields
     path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
@@ -120,7 +122,7 @@ def test_problem_root_accepts_a_claim_inside_and_refuses_a_link_out(
     code, out, _ = verify(runner, submissions, "--problem-root", problems, "-f", "json")
     assert code == 2
     found = {Path(r["file"]).stem: r for r in rows(out)}
-    assert found["good"]["score"] == 10
+    assert found["good"]["score"] == 20
     assert "not a problem file under the problem roots" in found["linked"]["error"]
     assert "not a problem file under the problem roots" in found["dotdot"]["error"]
 
@@ -156,7 +158,8 @@ def variants(runner: CliRunner, out: Path, count: int = 3) -> dict[str, dict[str
 
 
 def filled(out: Path, row: dict[str, Any]) -> dict[str, Any]:
-    """The student's blank sheet filled in from their own key."""
+    """The student's blank sheet filled in from their own key: the numbers (10 of the
+    20 points); the equation slots stay empty."""
     doc = yaml.safe_load((out / row["answers"]).read_text())
     key = json.loads((out / row["key_json"]).read_text())["values"]
     doc["answers"] = {name: key[name] for name in doc["answers"]}
@@ -272,7 +275,7 @@ def test_a_fifo_neither_hangs_nor_vanishes(tmp_path: Path) -> None:
     done = run_cli(["verify", submissions, "--problem", A4, "-f", "json"], timeout=60)
     assert done.returncode == 2, done.stderr
     found = {Path(r["file"]).name: r for r in rows(done.stdout)}
-    assert found["ok.yaml"]["score"] == 10
+    assert found["ok.yaml"]["score"] == 20
     assert found["pipe.yaml"]["error"].endswith("not a regular file")
     done = run_cli(["verify", submissions / "pipe.yaml", "--problem", A4, "-f", "json"])
     assert done.returncode == 2
@@ -359,9 +362,9 @@ def test_links_that_dangle_loop_or_escape_are_error_rows(runner: CliRunner, tmp_
         "dangling.yaml": f"{submissions / 'dangling.yaml'}: a link to nothing (dangling)",
         "escape.yaml": f"{submissions / 'escape.yaml'}: a link that leads out of the folder "
         "being graded",
-        "inside.yml": 10,
+        "inside.yml": 20,
         "loop.yaml": f"{submissions / 'loop.yaml'}: a link that loops",
-        "ok.yaml": 10,
+        "ok.yaml": 20,
     }
 
 
@@ -483,7 +486,7 @@ def test_results_stream_to_a_partial_file_and_resume(
     assert [Path(f).name for f in graded] == ["s3.yaml", "s4.yaml"]
     assert not partial.exists()
     table = list(csv.DictReader(target.open()))
-    assert [(row["student"], row["score"]) for row in table] == [(f"s{i}", "10") for i in range(5)]
+    assert [(row["student"], row["score"]) for row in table] == [(f"s{i}", "20") for i in range(5)]
 
 
 def test_resume_needs_an_output_file(runner: CliRunner, tmp_path: Path) -> None:

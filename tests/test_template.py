@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from conftest import COURSE_EQUATIONS
 from typer.testing import CliRunner
 
 from nncalc.answers import load_answers
@@ -43,6 +44,13 @@ A4_NOTES = {
     "b2_new": "1 pt",
 }
 ANSWER_LINE = re.compile(r"^  (?P<name>[^:#\s]+): (?P<value>.+?)   # (?P<note>[^;]+); (?P<eq>.+)$")
+#: a4's graded equations (1 point each), in the order of the template's equations: block.
+A4_EQUATIONS = ["Z1", "Z2", "A2", "delta2", "dW2", "db2", "fprime1", "delta1", "dW1", "db1"]
+
+
+def answer_lines(out: str) -> list[str]:
+    """The lines of a template's answers: block (its equations: block has lines alike)."""
+    return out.split("\nequations:\n", 1)[0].splitlines()
 
 
 def run(runner: CliRunner, *args: str) -> tuple[int, str, str]:
@@ -77,7 +85,8 @@ def test_template_parses_and_has_every_quantity_as_nulls(
     code, out, err = run(runner, "template", "problems/a4.yaml")
     assert (code, err) == (0, "")
     doc = yaml.safe_load(out)
-    assert set(doc) == {"problem", "student", "answers"}
+    assert set(doc) == {"problem", "student", "answers", "equations"}
+    assert doc["equations"] == dict.fromkeys(A4_EQUATIONS)  # empty slots, a4's 10 formulas
     assert doc["problem"] == "problems/a4.yaml"  # relative to where the sheet is printed
     assert doc["student"] is None
     values = solved(runner, A4)
@@ -108,7 +117,7 @@ def test_template_with_equations_shows_points_and_equations_in_comments(
 ) -> None:
     monkeypatch.chdir(ROOT)
     out = run(runner, "template", "problems/a4.yaml", "--with-equations")[1]
-    lines = out.splitlines()
+    lines = answer_lines(out)
     assert lines[:3] == [
         "# Answer sheet for: DS4023 Assignment 4, Problem 1",
         "# Replace each null with your number; leave null what you do not answer.",
@@ -134,6 +143,7 @@ def test_template_with_equations_shows_points_and_equations_in_comments(
 
 def test_template_default_rubric_and_other_tolerances(runner: CliRunner, tmp_path: Path) -> None:
     out = run(runner, "template", str(RELU_NEGATIVE))[1]
+    assert "equations:" not in out  # no grading: section, no equation points
     notes = [m["note"] for m in map(ANSWER_LINE.match, out.splitlines()) if m]
     assert notes == ["1 pt"] * 17  # no grading: section: every quantity 1 point
     problem = yaml.safe_load(A4.read_text())
@@ -143,7 +153,7 @@ def test_template_default_rubric_and_other_tolerances(runner: CliRunner, tmp_pat
     path.write_text(yaml.safe_dump(problem, allow_unicode=True))
     out = run(runner, "template", str(path))[1]
     assert "# Graded to 2 significant figures; points per quantity in the comments." in out
-    notes = {m["name"]: m["note"] for m in map(ANSWER_LINE.match, out.splitlines()) if m}
+    notes = {m["name"]: m["note"] for m in map(ANSWER_LINE.match, answer_lines(out)) if m}
     assert (notes["Z1"], notes["A1"], notes["Z2"]) == ("2 pts", "0.25 pts", "not graded")
 
 
@@ -158,11 +168,19 @@ def test_round_trip_exact_values_get_full_marks(
     values = solved(runner, problem)
     doc["answers"] = {name: values[name] for name in doc["answers"]}
     doc["student"] = "exact"
+    if problem == A4:  # the only one of these with equation points: the course's formulas
+        assert doc["equations"] == dict.fromkeys(A4_EQUATIONS)
+        doc["equations"] = COURSE_EQUATIONS
+    else:
+        assert "equations" not in doc
     sheet.write_text(yaml.safe_dump(doc, allow_unicode=True))
     result = grade_file(sheet, {})
     assert result.error is None
     assert {item.verdict for item in result.items} == {"correct"}
-    assert [item.name for item in result.items] == list(values)  # answered, so all listed
+    values_graded = [item.name for item in result.items if item.kind == "value"]
+    assert values_graded == list(values)  # answered, so all listed
+    equations = [item.name for item in result.items if item.kind == "equation"]
+    assert equations == (A4_EQUATIONS if problem == A4 else [])
     assert result.full_marks and result.score == result.max_score > 0
     assert run(runner, "verify", str(sheet), "--quiet")[0] == 0
 
@@ -174,7 +192,8 @@ def test_a_blank_template_grades_as_all_missing(runner: CliRunner, tmp_path: Pat
     assert result.error is None
     assert result.student == "blank"  # student: null → the file name
     assert {item.verdict for item in result.items} == {"missing"}
-    assert (result.score, result.max_score) == (0.0, 10.0)
+    assert (result.score, result.max_score) == (0.0, 20.0)  # 10 for numbers, 10 for equations
+    assert [i.kind for i in result.items].count("equation") == 10
     assert run(runner, "verify", str(sheet), "--quiet")[0] == 1
 
 

@@ -3,8 +3,10 @@
 The answers files in ``tests/data/a4/`` model one kind of student each (a comment at
 the top of each file says which). Their numbers were computed independently with
 plain NumPy (not with nncalc) and written by hand, 4 decimals unless said otherwise.
-Points come from the ``grading:`` section of ``problems/a4.yaml`` (10 in all,
-tolerance 3 decimals, full follow-through).
+Points come from the ``grading:`` section of ``problems/a4.yaml`` (20 in all: 10 for
+the numbers, 10 for the equations (issue 13); tolerance 3 decimals, full follow-through).
+The sheets that model full marks write the course's equations; the others write numbers
+only, so each of their 10 equation items is missing (0 of 1).
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ A4_POINTS = {
     "W2_new": 1.0,
     "b2_new": 1.0,
 }
+#: The equation items of a4 (1 point each), in the order they come among the items.
+A4_EQUATIONS = ["Z1", "Z2", "A2", "delta2", "dW2", "db2", "fprime1", "delta1", "dW1", "db1"]
+NO_EQUATIONS = {n: ("missing", 0.0) for n in A4_EQUATIONS}
 FORWARD_AND_GRADIENTS = ["A1", "Z2", "A2", "dW2", "db2", "dA1", "delta1", "dW1", "db1"]
 UPDATES = ["W1_new", "b1_new", "W2_new", "b2_new"]
 
@@ -77,11 +82,18 @@ def grade(name: str, *, problem: Path | None = None) -> StudentResult:
 
 
 def verdicts(result: StudentResult) -> dict[str, tuple[str, float]]:
-    return {item.name: (item.verdict, item.points) for item in result.items}
+    """The numbers' verdicts and points, by quantity."""
+    return {item.name: (item.verdict, item.points) for item in result.items if item.kind == "value"}
+
+
+def equation_verdicts(result: StudentResult) -> dict[str, tuple[str, float]]:
+    """The equations' verdicts and points, by quantity."""
+    return {i.name: (i.verdict, i.points) for i in result.items if i.kind == "equation"}
 
 
 def item_of(result: StudentResult, name: str) -> Any:
-    (found,) = [item for item in result.items if item.name == name]
+    """The value item of a quantity (its number, not its equation)."""
+    (found,) = [item for item in result.items if item.name == name and item.kind == "value"]
     return found
 
 
@@ -102,16 +114,34 @@ def json_lines(text: str) -> list[dict[str, Any]]:
 def test_full_marks(name: str) -> None:
     result = grade(name)
     assert result.error is None
-    assert (result.score, result.max_score, result.full_marks) == (10.0, 10.0, True)
+    assert (result.score, result.max_score, result.full_marks) == (20.0, 20.0, True)
     graded = {n: v for n, v in verdicts(result).items() if n in A4_POINTS}
     assert graded == {n: ("correct", p) for n, p in A4_POINTS.items()}
+    assert equation_verdicts(result) == {n: ("correct", 1.0) for n in A4_EQUATIONS}
     assert all(item.hint is None and item.reason is None for item in result.items)
 
 
 def test_full_lists_every_graded_quantity_in_solution_order_with_expected_values() -> None:
     result = grade("full.yaml")
-    assert [item.name for item in result.items] == list(A4_POINTS)
-    assert [item.max_points for item in result.items] == list(A4_POINTS.values())
+    values = [item for item in result.items if item.kind == "value"]
+    assert [item.name for item in values] == list(A4_POINTS)
+    assert [item.max_points for item in values] == list(A4_POINTS.values())
+    # each equation comes just before its quantity's number (δ2, f'(Z1): no number here)
+    assert [(item.kind, item.name) for item in result.items[:4]] == [
+        ("equation", "Z1"),
+        ("value", "Z1"),
+        ("value", "A1"),
+        ("equation", "Z2"),
+    ]
+    equations = [item for item in result.items if item.kind == "equation"]
+    assert [item.name for item in equations] == A4_EQUATIONS
+    assert [item.max_points for item in equations] == [1.0] * 10
+    assert [item.label for item in equations][:3] == [
+        "Z1 equation",
+        "Z2 equation",
+        "A2 (ŷ) equation",
+    ]
+    assert equations[0].answer == "W1 x + b1"  # the formula as written
     assert item_of(result, "A1").label == "A1 (H)"
     assert item_of(result, "A2").label == "A2 (ŷ)"
     # expected values are the exact ones (by hand: Z1 = W1·x + b1), answers as written
@@ -149,9 +179,10 @@ def test_the_student_name_defaults_to_the_file_name() -> None:
 # The seed solution
 
 
-def test_seed_solution_gets_9_5_with_its_slip_in_w2t_delta2() -> None:
+def test_seed_solution_gets_19_5_with_its_slip_in_w2t_delta2() -> None:
     result = grade("seed.yaml")
-    assert (result.score, result.max_score, result.full_marks) == (9.5, 10.0, False)
+    assert (result.score, result.max_score, result.full_marks) == (19.5, 20.0, False)
+    assert equation_verdicts(result) == {n: ("correct", 1.0) for n in A4_EQUATIONS}
     dA1 = item_of(result, "dA1")
     assert (dA1.verdict, dA1.points, dA1.max_points) == ("wrong", 0.0, 0.5)
     assert dA1.answer == [0.5473, -0.5473, 0.1716]
@@ -248,8 +279,9 @@ def test_classic_mistake_is_named(
         else:
             expected[quantity] = ("correct", points)
     assert verdicts(result) == expected
+    assert equation_verdicts(result) == NO_EQUATIONS  # numbers only
     assert {i.name: i.hint for i in result.items if i.hint} == wrong
-    assert (result.score, result.max_score, result.full_marks) == (score, 10.0, False)
+    assert (result.score, result.max_score, result.full_marks) == (score, 20.0, False)
 
 
 def test_update_sign_flipped_marks_the_entries_that_differ() -> None:
@@ -296,7 +328,7 @@ def test_delta_sign_flipped_is_named_on_delta2_and_paid_for_once() -> None:
     assert {n: verdicts(result)[n] for n in later} == {
         n: ("follow_through", A4_POINTS[n]) for n in later
     }
-    assert (result.score, result.max_score, result.full_marks) == (9.5, 10.0, False)
+    assert (result.score, result.max_score, result.full_marks) == (9.5, 20.0, False)
 
 
 def test_delta_sign_flipped_costs_the_same_when_delta2_is_not_written(tmp_path: Path) -> None:
@@ -402,7 +434,8 @@ def test_wrong_z1_is_followed_through() -> None:
         **{n: ("correct", 1.0) for n in UPDATES},  # within 3 decimals of exact (α = 0.001)
     }
     assert item_of(result, "A1").wrong_entries == [[1]]  # only sin(0.45) + 0.45 differs
-    assert (result.score, result.max_score) == (9.5, 10.0)
+    assert equation_verdicts(result) == NO_EQUATIONS
+    assert (result.score, result.max_score) == (9.5, 20.0)
 
 
 @pytest.mark.parametrize(
@@ -440,7 +473,7 @@ def test_partial_credit_per_entry(tmp_path: Path) -> None:
     dA1 = item_of(result, "dA1")
     assert dA1.verdict == "wrong"
     assert dA1.points == pytest.approx(0.5 * 2 / 3)  # two of its three entries pass
-    assert result.score == pytest.approx(9.5 + 1 / 3)
+    assert result.score == pytest.approx(19.5 + 1 / 3)  # the seed writes every equation
 
 
 ZEROS_HINT = "no follow-through credit: it builds on Z1, all zeros"
@@ -456,7 +489,7 @@ def test_all_zeros_gets_no_follow_through_credit() -> None:
     }
     # b2' = b2 − α·δ2 lands within 3 decimals of the exact value anyway (0.0505 vs 0.05078)
     assert verdicts(result)["b2_new"] == ("correct", 1.0)
-    assert (result.score, result.max_score) == (1.0, 10.0)
+    assert (result.score, result.max_score) == (1.0, 20.0)
 
 
 def test_missing_answers_get_no_points() -> None:
@@ -469,7 +502,8 @@ def test_missing_answers_get_no_points() -> None:
     }
     assert item_of(result, "A2").answer is None  # [null, null]: left blank
     assert item_of(result, "dW1").answer is None
-    assert (result.score, result.max_score, result.full_marks) == (2.0, 10.0, False)
+    assert equation_verdicts(result) == NO_EQUATIONS
+    assert (result.score, result.max_score, result.full_marks) == (2.0, 20.0, False)
 
 
 def test_a_bare_null_is_missing(tmp_path: Path) -> None:
@@ -525,7 +559,7 @@ def test_invalid_entries() -> None:
     assert item_of(result, "A2").answer == [0.2182, 0.7818]
     assert item_of(result, "b1_new").answer == [0.0993, -0.0989, 0.0497]
     assert item_of(result, "Z3").max_points == 0.0  # unknown names are worth nothing
-    assert (result.score, result.max_score) == (6.5, 10.0)
+    assert (result.score, result.max_score) == (6.5, 20.0)
 
 
 def test_shape_messages(tmp_path: Path) -> None:
@@ -568,7 +602,7 @@ def test_problem_override_grades_a_file_without_a_problem() -> None:
     result = grade("malformed_no_problem.yaml", problem=A4)
     assert result.error is None
     assert result.student == "no problem key"
-    assert (result.score, result.max_score, result.full_marks) == (10.0, 10.0, True)
+    assert (result.score, result.max_score, result.full_marks) == (20.0, 20.0, True)
 
 
 def test_batch_of_the_folder_grades_every_readable_file() -> None:
@@ -581,10 +615,10 @@ def test_batch_of_the_folder_grades_every_readable_file() -> None:
     assert errors == MALFORMED
     scores = {Path(r.file).name: r.score for r in results if not r.error}
     assert scores == {
-        "full.yaml": 10.0,
-        "three_decimals.yaml": 10.0,
-        "rounded_intermediates.yaml": 10.0,
-        "seed.yaml": 9.5,
+        "full.yaml": 20.0,  # these four write the course's equations too
+        "three_decimals.yaml": 20.0,
+        "rounded_intermediates.yaml": 20.0,
+        "seed.yaml": 19.5,
         "wrong_z1_follow_through.yaml": 9.5,
         "all_zeros.yaml": 1.0,
         "missing.yaml": 2.0,
@@ -611,9 +645,9 @@ def test_cli_json_matches_the_library(runner: CliRunner) -> None:
     assert (code, err) == (1, "")
     (line,) = json_lines(out)
     # the student is the file's (issue 11); the sheet's own student: field is a warning
-    assert (line["student"], line["score"], line["max_score"]) == ("seed", 9.5, 10.0)
+    assert (line["student"], line["score"], line["max_score"]) == ("seed", 19.5, 20.0)
     assert line["warnings"][0] == "the sheet says student: seed solution; graded as seed (its file)"
-    by_name = {i["name"]: i for i in line["items"]}
+    by_name = {i["name"]: i for i in line["items"] if i["kind"] == "value"}
     assert by_name["dA1"]["verdict"] == "wrong"
     assert by_name["dA1"]["answer"] == [0.5473, -0.5473, 0.1716]
     assert by_name["dA1"]["wrong_entries"] == [[2]]
@@ -667,7 +701,7 @@ def test_cli_batch_of_the_folder_reports_every_file(runner: CliRunner) -> None:
         "problem; with --problem-root a sheet must name its problem file",
     }
     graded = {Path(line["file"]).name: line["score"] for line in lines if "error" not in line}
-    assert graded["full.yaml"] == 10.0
+    assert graded["full.yaml"] == 20.0
     assert graded["all_zeros.yaml"] == 1.0
     assert len(graded) == len(lines) - len(MALFORMED)
 
@@ -678,14 +712,14 @@ def test_cli_problem_override(runner: CliRunner) -> None:
     code, out, _ = verify(runner, alone, "--problem", "problems/a4.yaml", "--format", "json")
     assert code == 0
     (line,) = json_lines(out)
-    assert (line["problem"], line["score"]) == ("problems/a4.yaml", 10.0)
+    assert (line["problem"], line["score"]) == ("problems/a4.yaml", 20.0)
     # graded against the override, whatever the file says: a4's answers have a4's shapes
     code, out, _ = verify(
         runner, "tests/data/a4/full.yaml", "--problem", str(RELU_NEGATIVE), "--format", "json"
     )
     assert code == 1
     (line,) = json_lines(out)
-    by_name = {i["name"]: i for i in line["items"]}
+    by_name = {i["name"]: i for i in line["items"] if i["kind"] == "value"}
     assert by_name["Z1"]["verdict"] == "invalid"
     assert by_name["Z1"]["reason"] == "expected 2 numbers, got 3 numbers"
     assert line["max_score"] == 17.0
@@ -709,7 +743,7 @@ def test_cli_output_file(runner: CliRunner, tmp_path: Path) -> None:
     code, out, _ = verify(runner, *args, "--output", str(target))
     assert (code, out) == (1, "")
     assert target.read_text() == verify(runner, *args)[1]
-    assert [line["score"] for line in json_lines(target.read_text())] == [9.5, 10.0]
+    assert [line["score"] for line in json_lines(target.read_text())] == [19.5, 20.0]
 
 
 def test_cli_subprocess(tmp_path: Path) -> None:
@@ -726,4 +760,4 @@ def test_cli_subprocess(tmp_path: Path) -> None:
     )
     assert (run.returncode, run.stderr) == (1, "")
     (line,) = json_lines(run.stdout)
-    assert (line["file"], line["score"], line["max_score"]) == ("tests/data/a4/seed.yaml", 9.5, 10)
+    assert (line["file"], line["score"], line["max_score"]) == ("tests/data/a4/seed.yaml", 19.5, 20)
