@@ -384,8 +384,11 @@ class Grader:
             item.hint = self._hint(name, answer, True, world, expected)
             world.follow(name, self._recompute(name, world.values), inputs, off=True)
             return
-        passes = np.abs(answer - expected) <= self.bounds[name]
-        if not passes.all():
+        off_by = np.abs(answer - expected)
+        passes = off_by <= self.bounds[name]
+        # A value cut after d decimals is less than 10⁻ᵈ (two bounds) from the exact one:
+        # only a failing entry that close can be a cut value (most wrong answers are not).
+        if not passes.all() and (off_by <= 2 * self.bounds[name]).any():
             # The first decimals may be cut off rather than rounded; not so the given
             # parameter handed back as the update (0.05 for b′ = 0.0508 is no cut value).
             cut = rubric.tolerance.truncated(answer, expected)
@@ -904,16 +907,13 @@ def _nested(raw: Any) -> list[Any] | float | str:
 def _written_texts(raw: Any) -> Any:
     """Each entry as the student wrote it (nested like ``raw``; None for an empty entry),
     or None when every entry is a plain float, whose shortest form is what was written."""
-    if type(raw) is float or (
-        type(raw) is list
-        and all(type(v) is float or (type(v) is list and _all_floats(v)) for v in raw)
-    ):
-        return None
-    return _entry_texts(raw)
+    kinds = set(map(type, raw)) if type(raw) is list else {type(raw)}
+    if kinds == _LIST:  # rows: the kinds of their entries (one set, no per-entry Python)
+        kinds = set().union(*[map(type, row) for row in raw])
+    return None if kinds == _FLOAT else _entry_texts(raw)
 
 
-def _all_floats(values: list[Any]) -> bool:
-    return all(type(v) is float for v in values)
+_LIST, _FLOAT = {list}, {float}
 
 
 def _entry_texts(raw: Any) -> Any:
