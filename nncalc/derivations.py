@@ -457,7 +457,7 @@ def _summed(node: n.Sum, scope: _Scope) -> Stack:
 
 
 def _has_step(node: n.Node) -> bool:
-    return any(isinstance(k, n.StepSym) for k in walk(node))
+    return any(isinstance(part, n.StepSym) for _, part in _paths(node))
 
 
 def _piecewise(node: n.Piecewise, scope: _Scope) -> Stack:
@@ -478,20 +478,6 @@ def _piecewise(node: n.Piecewise, scope: _Scope) -> Stack:
         [np.broadcast_to(v, shape) for v in values],
         np.broadcast_to(otherwise, shape),
     )
-
-
-def walk(node: n.Node) -> Iterator[n.Node]:
-    """The node and every node below it."""
-    yield node
-    for f in dataclasses.fields(node):
-        value = getattr(node, f.name)
-        if isinstance(value, n.Node):
-            yield from walk(value)
-        elif isinstance(value, tuple):
-            for part in value:
-                for piece in part if isinstance(part, tuple) else (part,):
-                    if isinstance(piece, n.Node):
-                        yield from walk(piece)
 
 
 # --- judging -----------------------------------------------------------------------------

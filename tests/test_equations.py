@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from conftest import COURSE_EQUATIONS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -29,18 +30,7 @@ RNN = ROOT / "problems" / "rnn.yaml"
 XOR = ROOT / "problems" / "batch_xor.yaml"
 
 #: The seed's worked solution, typed three ways (its LaTeX as printed in the solution).
-PLAIN = {
-    "Z1": "W1 x + b1",
-    "Z2": "W2 H + b2",
-    "y_hat": "softmax(Z2)",
-    "delta2": "y_hat - y",
-    "dW2": "delta2 H^T",
-    "db2": "delta2",
-    "delta1": "(W2^T delta2) ⊙ f'(Z1)",
-    "f'(x)": "1 + cos(x) if x > 0 else cos(x)",
-    "dW1": "delta1 x^T",
-    "db1": "delta1",
-}
+PLAIN = COURSE_EQUATIONS
 LATEX = {
     "Z1": r"Z_1 = W_1 x + b_1",
     "Z2": r"\boldsymbol{Z}_2 = \boldsymbol{W}_2 \boldsymbol{H} + \boldsymbol{b}_2",
