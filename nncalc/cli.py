@@ -393,7 +393,7 @@ def verify(
 
 
 #: The formats a student's self-check may use: none of them is a gradebook.
-SELF_CHECK_FORMATS = ("rich", "plain", "markdown", "html", "json")
+SELF_CHECK_FORMATS = ("rich", "plain", "markdown", "latex", "html", "json")
 KEY_OPTIONS = "--problem FILE, --variants DIR or --problem-root DIR"
 
 
@@ -460,8 +460,9 @@ def _stream(partial: Path | None, *, append: bool) -> Iterator[Callable[[Student
     if partial is None:
         yield lambda result: None
         return
-    import dataclasses
     import json
+
+    from nncalc.results import result_to_dict
 
     try:
         stream = partial.open("a" if append else "w", encoding="utf-8")
@@ -470,7 +471,7 @@ def _stream(partial: Path | None, *, append: bool) -> Iterator[Callable[[Student
     with stream:
 
         def done(result: StudentResult) -> None:
-            stream.write(json.dumps(dataclasses.asdict(result), ensure_ascii=False) + "\n")
+            stream.write(json.dumps(result_to_dict(result), ensure_ascii=False) + "\n")
             stream.flush()
 
         yield done
@@ -647,6 +648,7 @@ VERIFY_SUFFIXES = {
     ".jsonl": "json",
     ".csv": "csv",
     ".md": "markdown",
+    ".tex": "latex",
     ".html": "html",
     ".htm": "html",
     ".txt": "plain",

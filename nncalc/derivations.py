@@ -35,8 +35,9 @@ from nncalc.engine import Network, Values
 from nncalc.errors import NncalcError
 from nncalc.expr import apply_function
 from nncalc.layers import Elementwise, Softmax
-from nncalc.names import course_name, split_name
+from nncalc.names import course_name, plain_layer_numbers, split_name
 from nncalc.problem import Problem
+from nncalc.vocabulary import ACTIVATION_FUNCTIONS
 
 #: Random worlds a formula must hold in (besides the problem's own numbers).
 WORLDS = 4
@@ -182,7 +183,7 @@ class _Names:
             return f"Z{context.layer}"
         if plain in ("y", LEARNING_RATE, "B", "k", "T"):
             return plain
-        parameter = _PARAMETER.fullmatch(course_name_plain(plain))
+        parameter = _PARAMETER.fullmatch(plain_layer_numbers(plain))
         if parameter and f"{parameter[1]}{parameter[2]}" in p.parameters:
             return f"{parameter[1]}{parameter[2]}"
         gradient = _GRADIENT.fullmatch(plain.replace("∂", "d"))
@@ -198,11 +199,6 @@ class _Names:
         if base == "h" and p.recurrent:
             return f"A{p.recurrent}_t{step}"
         return course_name(f"{base}_t{step}", p.depth, p.recurrent)
-
-
-def course_name_plain(written: str) -> str:
-    """W^{[1]}, W[1], W_{1} → W1 (the course's layer notations, for parameters)."""
-    return re.sub(r"\^?\{?\[(\d+)\]\}?|_\{(\d+)\}", lambda m: m[1] or m[2], written)
 
 
 def _gradient_name(of: str) -> str | None:
@@ -287,18 +283,11 @@ def _sigmoid(z: Stack) -> Stack:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-_ELEMENTWISE: dict[str, Callable[[Stack], Stack]] = {
-    "exp": np.exp,
-    "log": np.log,
+#: Functions a formula may call beyond the problem file's own (ACTIVATION_FUNCTIONS,
+#: which :func:`nncalc.expr.apply_function` computes as the engine does).
+_MORE_FUNCTIONS: dict[str, Callable[[Stack], Stack]] = {
     "log10": np.log10,
-    "sin": np.sin,
-    "cos": np.cos,
-    "tanh": np.tanh,
-    "sqrt": np.sqrt,
-    "abs": np.abs,
-    "relu": lambda z: np.maximum(z, 0.0),
     "relu'": lambda z: (z > 0).astype(float),
-    "sigmoid": _sigmoid,
     "sigmoid'": lambda z: _sigmoid(z) * (1 - _sigmoid(z)),
     "tanh'": lambda z: 1 - np.tanh(z) ** 2,
     "softmax": _softmax,
@@ -368,8 +357,8 @@ _BINARY: dict[type, tuple[str, Callable[[Stack, Stack], Stack]]] = {
 
 
 def _call(node: n.Call, scope: _Scope) -> Stack:
-    if node.func in ("identity", "linear", "softplus", "leaky_relu", "elu"):
-        return _parameterised(node, scope)
+    if node.func in ACTIVATION_FUNCTIONS:
+        return _activation_function(node, scope)
     args = [_evaluate(arg, scope) for arg in node.args]
     func = node.func
     if func == "xcorr" and len(args) == 2:
@@ -381,11 +370,12 @@ def _call(node: n.Call, scope: _Scope) -> Stack:
         return _reshape(u, scope, flat=func == "flatten")
     if func in ("f", "fprime"):
         return _activation(node, u, scope)
-    return _ELEMENTWISE[func](u)
+    return _MORE_FUNCTIONS[func](u)
 
 
-def _parameterised(node: n.Call, scope: _Scope) -> Stack:
-    """leaky_relu(z, a), elu(z, a), softplus, identity: as the problem file defines them."""
+def _activation_function(node: n.Call, scope: _Scope) -> Stack:
+    """relu(z), leaky_relu(z, a), sin(z) …: as the problem file defines them (the parser
+    allows a second argument, the parameter, only where the function has one)."""
     u = _evaluate(node.args[0], scope)
     param = None
     if len(node.args) == 2:
@@ -735,7 +725,7 @@ def _edits(node: n.Node, problem: Problem) -> Iterator[tuple[str, n.Node]]:
         if isinstance(part, (n.Sym, n.Call)) and not isinstance(part, n.Transpose):
             yield "a transpose is missing", _put(node, path, n.Transpose(part, pos=part.pos))
         if isinstance(part, n.Sym):
-            layer = _PARAMETER.fullmatch(course_name_plain(part.written))
+            layer = _PARAMETER.fullmatch(plain_layer_numbers(part.written))
             if layer:
                 for other in (int(layer[2]) - 1, int(layer[2]) + 1):
                     if f"{layer[1]}{other}" in problem.parameters:

@@ -12,7 +12,8 @@ a CSV cell ``=HYPERLINK(...)`` that a spreadsheet runs. Such text is shown, neve
   string literal (``\\x1b``, ``\\r``, ``\\u202e``), so a text is one line of what it is.
 * :func:`markdown`: :func:`visible`, then Markdown's structure characters backslashed.
 * :func:`html`: :func:`visible`, then HTML-escaped (content and attribute values).
-* :func:`latex`: :func:`visible`, then LaTeX's special characters spelled out.
+* :func:`latex`: :func:`visible`, then LaTeX's special characters spelled out, and every
+  character outside ASCII as ASCII (accent commands, math, or its code point).
 * :func:`csv_cell`: :func:`visible`, and a cell that a spreadsheet would read as a formula
   (starting with ``=``, ``+``, ``-``, ``@``, tab or CR, OWASP's list) gets a leading ``'``,
   unless the whole cell is a number: ``-0.5`` stays a number.
@@ -65,6 +66,9 @@ LATEX_SPECIALS = {
     "~": r"\textasciitilde{}",
     "^": r"\^{}",
     "\\": r"\textbackslash{}",
+    # braced: after \\ (a table's row) or \item, a bracket would open an optional argument
+    "[": "{[}",
+    "]": "{]}",
 }
 
 #: The first characters that make a spreadsheet read a cell as a formula (OWASP).
@@ -110,8 +114,76 @@ def html(text: str) -> str:
 
 
 def latex(text: str) -> str:
-    r"""Text in LaTeX's text mode: :func:`visible`, then ``\ { } $ & # ^ _ ~ %`` spelled out."""
-    return "".join(LATEX_SPECIALS.get(c, c) for c in visible(text))
+    r"""Text in LaTeX's text mode, as ASCII: :func:`visible`, then ``\ { } $ & # ^ _ ~ %``
+    spelled out, accented Latin letters as accent commands (``\'{e}``), Greek letters and
+    the signs nncalc writes (ᵀ ⊙ ∂ − ≤ →) as math, any other character as its code point
+    (``{[}U+7530{]}``, shown as [U+7530]): no name, in any script, stops a document from
+    compiling."""
+    shown = visible(text)
+    if shown.isascii():
+        return "".join(LATEX_SPECIALS.get(c, c) for c in shown)
+    return "".join(
+        LATEX_SPECIALS.get(c, c) if c.isascii() else _latex_letter(c)
+        for c in unicodedata.normalize("NFC", shown)
+    )
+
+
+#: Combining accents and LaTeX's text accent commands (all in its default OT1 encoding).
+_LATEX_ACCENTS = {
+    "\u0300": "`", "\u0301": "'", "\u0302": "^", "\u0303": "~", "\u0304": "=", "\u0306": "u",
+    "\u0307": ".", "\u0308": '"', "\u030a": "r", "\u030b": "H", "\u030c": "v", "\u0323": "d",
+    "\u0327": "c", "\u0331": "b",
+}  # fmt: skip
+#: Letters with a command of their own, and the signs of nncalc's texts.
+_LATEX_OTHERS = {
+    "ß": r"\ss{}", "æ": r"\ae{}", "Æ": r"\AE{}", "œ": r"\oe{}", "Œ": r"\OE{}", "ø": r"\o{}",
+    "Ø": r"\O{}", "å": r"\aa{}", "Å": r"\AA{}", "ł": r"\l{}", "Ł": r"\L{}", "ı": r"\i{}",
+    "\u00a0": "~", "–": "--", "—": "---", "‘": "`", "’": "'", "“": "``", "”": "''",
+    "…": r"\ldots{}", "·": r"\ensuremath{\cdot}", "×": r"\ensuremath{\times}",
+    "÷": r"\ensuremath{\div}", "±": r"\ensuremath{\pm}", "°": r"\ensuremath{^\circ}",
+    "−": r"\ensuremath{-}", "ᵀ": r"\ensuremath{^{\top}}", "⊙": r"\ensuremath{\odot}",
+    "∘": r"\ensuremath{\circ}", "⋆": r"\ensuremath{\star}", "∂": r"\ensuremath{\partial}",
+    "∑": r"\ensuremath{\sum}", "√": r"\ensuremath{\surd}", "≤": r"\ensuremath{\leq}",
+    "≥": r"\ensuremath{\geq}", "≠": r"\ensuremath{\neq}", "≈": r"\ensuremath{\approx}",
+    "∞": r"\ensuremath{\infty}", "→": r"\ensuremath{\to}", "←": r"\ensuremath{\leftarrow}",
+    "′": r"\ensuremath{'}", "⋮": r"\ensuremath{\vdots}", "⋯": r"\ensuremath{\cdots}",
+    "✓": r"\ensuremath{\surd}", "✗": r"\ensuremath{\times}", "•": r"\ensuremath{\bullet}",
+    "↪": r"\ensuremath{\hookrightarrow}",
+    **{d: rf"\textsuperscript{{{i}}}" for i, d in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")},
+    **{d: rf"\ensuremath{{_{{{i}}}}}" for i, d in enumerate("₀₁₂₃₄₅₆₇₈₉")},
+}  # fmt: skip
+_GREEK_SMALL = (
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+    "lambda", "mu", "nu", "xi", "o", "pi", "rho", "varsigma", "sigma", "tau", "upsilon", "phi",
+    "chi", "psi", "omega",
+)  # fmt: skip
+#: Capital Greek letters that look like Latin ones have no command: they are those letters.
+_GREEK_CAPITAL = (
+    "A", "B", "Gamma", "Delta", "E", "Z", "H", "Theta", "I", "K", "Lambda", "M", "N", "Xi", "O",
+    "Pi", "P", "-", "Sigma", "T", "Upsilon", "Phi", "X", "Psi", "Omega",
+)  # fmt: skip
+_LATEX_GREEK = {
+    **{chr(0x3B1 + i): name for i, name in enumerate(_GREEK_SMALL)},
+    **{chr(0x391 + i): name for i, name in enumerate(_GREEK_CAPITAL) if name != "-"},
+}
+
+
+def _latex_letter(c: str) -> str:
+    """One character outside ASCII, in LaTeX's text mode, as ASCII (see :func:`latex`)."""
+    if c in _LATEX_OTHERS:
+        return _LATEX_OTHERS[c]
+    greek = _LATEX_GREEK.get(c)
+    if greek is not None:
+        return rf"\ensuremath{{\{greek}}}" if len(greek) > 1 else greek
+    decomposed = unicodedata.normalize("NFD", c)
+    base, accents = decomposed[0], decomposed[1:]
+    if base.isascii() and base.isalpha() and accents and all(a in _LATEX_ACCENTS for a in accents):
+        if base in "ij" and accents[0] != "\u0327":  # the dot makes way for the accent
+            base = "\\" + base
+        for accent in accents:
+            base = f"\\{_LATEX_ACCENTS[accent]}{{{base}}}"
+        return base
+    return f"{{[}}U+{ord(c):04X}{{]}}"
 
 
 def is_number(text: str) -> bool:

@@ -127,8 +127,14 @@ def canonical_name(name: str, depth: int, recurrent: int = 0) -> str | None:
     return text
 
 
-_COURSE_LAYER = re.compile(r"\^?\{?\[(\d+)\]\}?|\^\{?(?=\d)|(?<=\d)\}")
+#: The course's ways of writing a layer number: Z[1], W^{[1]}, W^[1], δ^{1}, W_{1}.
+_COURSE_LAYER = re.compile(r"\^?\{?\[(\d+)\]\}?|_\{(\d+)\}|\^\{?(?=\d)|(?<=\d)\}")
 _COURSE_HAT = re.compile(r"\\hat\{(\w+)\}")
+
+
+def plain_layer_numbers(written: str) -> str:
+    """The layer numbers as nncalc writes them: Z[1], W^{[1]}, δ^{1}, W_{1} → Z1, W1, δ1, W1."""
+    return _COURSE_LAYER.sub(lambda m: m[1] or m[2] or "", written)
 
 
 @lru_cache(maxsize=4096)
@@ -138,6 +144,6 @@ def course_name(written: str, depth: int, recurrent: int = 0) -> str | None:
     name = canonical_name(written, depth, recurrent)
     if name is None:
         plain = _COURSE_HAT.sub(r"\1_hat", written).replace("\\", "")
-        plain = _COURSE_LAYER.sub(r"\1", plain)
+        plain = plain_layer_numbers(plain)
         name = canonical_name(plain, depth, recurrent) if plain != written else None
     return name

@@ -656,17 +656,23 @@ def to_markdown(
     return "\n".join(lines)
 
 
+#: The start of every LaTeX document nncalc writes (its texts are ASCII: escape.latex).
+LATEX_PREAMBLE = (
+    r"\documentclass[11pt]{article}",
+    r"\usepackage[utf8]{inputenc}",
+    r"\usepackage{amsmath,amssymb}",
+    r"\usepackage[margin=2cm]{geometry}",
+)
+
+
 def to_latex(
     solution: Solution, steps: Sequence[Step], precision: int, history: Sequence[float | None] = ()
 ) -> str:
     lines = [
-        r"\documentclass[11pt]{article}",
-        r"\usepackage[utf8]{inputenc}",
-        r"\usepackage{amsmath,amssymb}",
-        r"\usepackage[margin=2cm]{geometry}",
+        *LATEX_PREAMBLE,
         r"\begin{document}",
         rf"\section*{{{escape.latex(solution.problem.name or 'Solution')}}}",
-        escape.latex(architecture(solution)).replace("→", r"$\to$").replace("α", r"$\alpha$"),
+        escape.latex(architecture(solution)),
     ]
     if history:
         lines += [

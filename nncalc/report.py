@@ -17,8 +17,8 @@ only the layout differs.
 **Untrusted text.** Every text that comes from a student or a file (ids, file names,
 problem paths, labels, answers shown as text, hints, reasons, errors) goes through the
 rule of its format in :mod:`nncalc.escape`: :func:`_text` (rich, plain, Gradescope's
-text), :func:`md_escape`, :func:`_h` (HTML), :func:`_csv_row` and :func:`~nncalc.escape.json_dumps`;
-control characters are shown escaped (``\\x1b``), never obeyed.
+text), :func:`md_escape`, :func:`_h` (HTML), :func:`~nncalc.escape.csv_cell` and
+:func:`~nncalc.escape.json_dumps`; control characters are shown escaped (``\\x1b``), never obeyed.
 
 **Wrong entries.** In an answer, an entry listed in ``wrong_entries`` is wrapped
 in asterisks, ``*0.5000*``, in every text format; ``rich`` also colours it red,
@@ -114,7 +114,8 @@ def render_results(
     """The results as text in format ``fmt`` (one of :data:`~nncalc.vocabulary.REPORT_FORMATS`).
 
     ``show_expected`` adds the exact values; ``summary`` adds a class summary to
-    ``rich``, ``plain``, ``markdown`` and ``html`` when there is more than one result.
+    ``rich``, ``plain``, ``markdown``, ``latex`` and ``html`` when there is more than one
+    result.
     ``color`` and ``width`` apply to ``rich`` only (``plain`` is 200 wide).
     """
     if fmt == "json":
@@ -126,6 +127,10 @@ def render_results(
     with_summary = summary and len(results) > 1
     if fmt == "markdown":
         return to_markdown(
+            results, show_expected=show_expected, precision=precision, summary=with_summary
+        )
+    if fmt == "latex":
+        return to_latex(
             results, show_expected=show_expected, precision=precision, summary=with_summary
         )
     if fmt == "html":
@@ -555,24 +560,24 @@ def to_csv(results: list[StudentResult]) -> str:
     names = [name for name in _labels(results) if name in graded]
     columns = [name.replace("=", " equation") for name in names]
     head = ["student", "file", "problem", *columns, "score", "max_score", "error", "warning"]
-    rows: list[list[Any]] = [head]
+    # Texts are escaped (:func:`nncalc.escape.csv_cell`: shown, never run as a formula);
+    # numbers are written by :func:`_csv_number` and need no escaping.
+    text = escape.csv_cell
+    rows: list[list[str]] = [[text(cell) for cell in head]]
     for result in results:
-        warning = "; ".join(result.warnings)
-        problem = result.problem or ""
+        student = [text(result.student), text(result.file), text(result.problem or "")]
+        warning = text("; ".join(result.warnings))
         if result.error is not None:
             blank = [""] * len(names)
-            rows.append(
-                [result.student, result.file, problem, *blank, "", "", result.error, warning]
-            )
+            rows.append([*student, *blank, "", "", text(result.error), warning])
             continue
         points: dict[str, float] = {}
         for item in result.items:
-            points[item.key] = points.get(item.key, 0.0) + item.points
+            key = item.key
+            points[key] = points.get(key, 0.0) + item.points
         rows.append(
             [
-                result.student,
-                result.file,
-                problem,
+                *student,
                 *[_csv_number(points[name]) if name in points else "" for name in names],
                 _csv_number(result.score),
                 _csv_number(result.max_score),
@@ -581,14 +586,8 @@ def to_csv(results: list[StudentResult]) -> str:
             ]
         )
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerows(_csv_row(row) for row in rows)
+    csv.writer(out, lineterminator="\n").writerows(rows)
     return out.getvalue()
-
-
-def _csv_row(cells: Sequence[Any]) -> list[str]:
-    """Every cell as :func:`nncalc.escape.csv_cell` writes it: shown, never run as a formula."""
-    return [escape.csv_cell(str(cell)) for cell in cells]
 
 
 # ---------------------------------------------------------------------------
@@ -737,6 +736,130 @@ def to_markdown(
             lines += ["", "| quantity | correct or follow-through |", "| --- | ---: |"]
             lines += [f"| {md_escape(label)} | {rate} |" for label, rate in rates]
         lines.append("")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# LaTeX
+
+
+def _tex_entry(text: str, mark: bool) -> str:
+    """One entry of an answer in math mode: a number as it is, anything the student
+    wrote otherwise (27/20, 21.82%) as escaped text; a wrong entry boxed."""
+    from nncalc.render import latex_number
+
+    if escape.is_number(text):  # as formatted, or written plainly: 2.3250, +1.5, 1e-3
+        shown = latex_number(text)
+    elif text in ("⋮", "…"):  # the gaps of a shortened value
+        shown = r"\vdots" if text == "⋮" else r"\cdots"
+    else:
+        shown = rf"\text{{{escape.latex(text)}}}" if text else ""
+    return rf"\boxed{{{shown}}}" if mark else shown
+
+
+def tex_value(value: Any, wrong: list[list[int]], precision: int, texts: Any = None) -> str:
+    """A value in inline math, wrong entries boxed; ``texts``: the entries as written."""
+    from nncalc.render import marked_grid
+
+    value = _lists(value)
+    if value is None:
+        return ""
+    layout = marked_grid(value, precision, wrong, texts)
+    if layout is None:
+        return rf"\texttt{{{escape.latex(str(value))}}}"
+    rows = [[_tex_entry(text, mark) for text, mark in row] for row in layout.rows]
+    if layout.ndim == 0:
+        return f"${rows[0][0]}$"
+    body = r" \\ ".join(" & ".join(row) for row in rows)
+    matrix = rf"$\left(\begin{{array}}{{{'r' * len(rows[0])}}} {body} \end{{array}}\right)$"
+    # shrunk to its column when wider (graphicx reads \width, the natural width)
+    return rf"\resizebox{{\ifdim\width>\linewidth\linewidth\else\width\fi}}{{!}}{{{matrix}}}"
+
+
+def _tex_answer(item: ItemResult, precision: int) -> str:
+    """The answer: numbers, a formula as written and typeset, or what the student wrote."""
+    if item.answer is None and item.answer_text:
+        return rf"\texttt{{{escape.latex(item.answer_text)}}}"
+    if item.kind == "equation" and item.answer is not None:
+        written = rf"\texttt{{{escape.latex(str(item.answer))}}}"
+        # nncalc's own LaTeX of the parsed formula: only its commands, names and numbers
+        typeset = item.latex and item.latex.isascii()
+        return written + (rf"\newline ${item.latex}$" if typeset else "")
+    return tex_value(item.answer, item.wrong_entries, precision, answer_texts(item))
+
+
+def to_latex(
+    results: list[StudentResult], *, show_expected: bool, precision: int, summary: bool
+) -> str:
+    """A LaTeX document (pdflatex): a page of feedback per sheet, then the class summary.
+
+    Every text is ASCII by :func:`nncalc.escape.latex`, so no name or answer, in any
+    script, can stop the document from compiling or run a command."""
+    from nncalc.render import LATEX_PREAMBLE
+
+    # quantity, answer, [expected,] verdict, points, note: fixed widths, 15.5 cm in all
+    # with the gaps: the table fits A4 and Letter, and one pdflatex run lays it out
+    widths = ["2cm", "3.9cm", "3cm"] if show_expected else ["2cm", "6cm"]
+    widths += ["2.4cm", "1.6cm", "2.6cm" if show_expected else "3.5cm"]
+    ragged = [r"\raggedright"] * len(widths)
+    ragged[-2] = r"\raggedleft"  # the points
+    columns = "".join(
+        rf">{{{r}\arraybackslash}}p{{{w}}}" for r, w in zip(ragged, widths, strict=True)
+    )
+    head = ["quantity", "answer", *(["expected"] if show_expected else [])]
+    head += ["verdict", "points", "note"]
+    lines = [
+        *LATEX_PREAMBLE,
+        r"\usepackage{array,booktabs,graphicx,longtable}",
+        r"\begin{document}",
+    ]
+    lines += [r"\setlength{\parindent}{0pt}\setlength{\tabcolsep}{4pt}\setlength{\fboxsep}{1.5pt}"]
+    lines += [r"\setlength{\arraycolsep}{3pt}"]
+    for result in results:
+        lines.append(rf"\section*{{Feedback: {escape.latex(result.student)}}}")
+        where = rf"File: \texttt{{{escape.latex(result.file)}}}"
+        if result.problem:
+            where += rf" \quad problem: \texttt{{{escape.latex(result.problem)}}}"
+        lines += [where, ""]
+        if result.warnings:
+            lines += [rf"\textbf{{{escape.latex(warnings_text(result))}}}", ""]
+        if result.error is not None:
+            lines += [rf"\textbf{{Could not be graded:}} {escape.latex(error_line(result))}"]
+            lines += [r"\clearpage"]
+            continue
+        lines += [r"{\small", rf"\begin{{longtable}}{{@{{}}{columns}@{{}}}}", r"\toprule"]
+        lines += [" & ".join(head) + r" \\", r"\midrule", r"\endhead"]
+        for item in result.items:
+            row = [escape.latex(item.label), _tex_answer(item, precision)]
+            if show_expected:
+                row.append(
+                    escape.latex(str(item.expected))  # the engine's equation, as text
+                    if item.kind == "equation"
+                    else tex_value(item.expected, [], precision)
+                )
+            row += [
+                escape.latex(_verdict_text(item.verdict)),
+                f"{fmt_points(item.points, precision)} / {fmt_points(item.max_points, precision)}",
+                escape.latex(_note(item)),
+            ]
+            lines.append(" & ".join(row) + r" \\")
+        total = f"{fmt_points(result.score, precision)} / {fmt_points(result.max_score, precision)}"
+        lines += [r"\bottomrule", r"\end{longtable}}", rf"\textbf{{Total: {total}}}"]
+        lines += [r"\clearpage"]
+    if summary:
+        lines += [r"\section*{Class summary}", r"\begin{tabular}{@{}ll@{}}"]
+        lines += [
+            rf"{escape.latex(what)} & {escape.latex(value)} \\"
+            for what, value in _summary_rows(results, precision)
+        ]
+        lines.append(r"\end{tabular}")
+        rates = _success_rows(results)
+        if rates:
+            lines += [r"\subsection*{Success by quantity}", r"\begin{longtable}{@{}lr@{}}"]
+            lines += [r"\toprule quantity & correct or follow-through \\ \midrule"]
+            lines += [rf"{escape.latex(label)} & {escape.latex(rate)} \\" for label, rate in rates]
+            lines += [r"\bottomrule", r"\end{longtable}"]
+    lines += [r"\end{document}", ""]
     return "\n".join(lines)
 
 

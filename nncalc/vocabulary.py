@@ -173,7 +173,7 @@ LAYOUTS: tuple[MatrixLayout, ...] = get_args(MatrixLayout)
 
 SolveFormat = Literal["rich", "plain", "json", "markdown", "latex"]
 SOLVE_FORMATS: tuple[SolveFormat, ...] = get_args(SolveFormat)
-ReportFormat = Literal["rich", "plain", "json", "csv", "gradescope", "markdown", "html"]
+ReportFormat = Literal["rich", "plain", "json", "csv", "gradescope", "markdown", "latex", "html"]
 REPORT_FORMATS: tuple[ReportFormat, ...] = get_args(ReportFormat)
 SchemaKind = Literal["problem", "answers"]
 SCHEMA_KINDS: tuple[SchemaKind, ...] = get_args(SchemaKind)

@@ -258,6 +258,16 @@ def test_markdown_shows_the_formula_as_written_and_typeset(tmp_path: Path) -> No
     assert "| dW2 equation | `delta2 H^T` $\\delta_{2} H^{\\top}$ | ✓ correct | 1 / 1 |" in out
 
 
+def test_latex_shows_the_formula_as_written_and_typeset(tmp_path: Path) -> None:
+    out = verify(tmp_path, {"dW2": "delta2 H^T", "Z1": "W1 x + ƀ"}, fmt="latex")
+    assert (
+        r"dW2 equation & \texttt{delta2 H\^{}T}\newline $\delta_{2} H^{\top}$ & "
+        r"\ensuremath{\surd} correct & 1 / 1 &  \\"
+    ) in out
+    # a name nncalc cannot typeset as ASCII is shown as written only
+    assert r"Z1 equation & \texttt{W1 x + {[}U+0180{]}} & ! invalid & 0 / 1 & " in out
+
+
 def test_cnn_kernel_gradient_is_a_cross_correlation(tmp_path: Path) -> None:
     line = verify(
         tmp_path,

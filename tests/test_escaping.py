@@ -21,6 +21,8 @@ import io
 import json
 import os
 import re
+import shutil
+import subprocess
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -39,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 A4 = ROOT / "problems" / "a4.yaml"
 
 #: The formats of `nncalc verify` that take a folder (gradescope grades one sheet).
-FOLDER_FORMATS = ("rich", "plain", "json", "csv", "markdown", "html")
+FOLDER_FORMATS = ("rich", "plain", "json", "csv", "markdown", "latex", "html")
 #: The bidi controls: they reorder what a reader sees (U+202E shows "exe.txt" as "txt.exe").
 BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 #: The first characters that make a spreadsheet run a cell (OWASP's list).
@@ -154,6 +156,9 @@ def test_no_control_character_reaches_any_format(class_folder: Path, fmt: str) -
     assert raw_unsafe(out) == []
     if fmt == "markdown":  # Markdown backslashes its structure characters, the \\ included
         out = re.sub(r"\\(.)", r"\1", out)
+    if fmt == "latex":  # every text ASCII, LaTeX's special characters spelled out
+        assert out.isascii()
+        out = unlatex(out)
     if fmt != "json":
         for shown in (OSC52, CURSOR, TITLE, "over\rwrite", "bidi\u202egpj", "nul\x00"):
             assert repr(shown)[1:-1] in out, shown
@@ -182,6 +187,43 @@ def test_undecodable_file_name_is_shown_escaped(tmp_path: Path) -> None:
             assert json.loads(out)["student"] == "\udcff\x1b[2Jx"
         else:
             assert "udcff" in out
+
+
+def unlatex(text: str) -> str:
+    """LaTeX's special characters as escape.latex spells them, back to themselves."""
+    from nncalc.escape import LATEX_SPECIALS
+
+    for char, spelled in LATEX_SPECIALS.items():
+        text = text.replace(spelled, char)
+    return text
+
+
+#: Names in scripts and signs pdflatex knows nothing of, and TeX's own tricks.
+TEX_HOSTILE = (
+    "𠮷田", "José Ñúñez", "Łódź ĳ", "Ðǅ", "δ ŷ ∂L ⊙ ᵀ", "😀\u200d😀", "\\input{/etc/passwd}",
+    "^^5cinput", "$x$ & % # ~", "\\end{document}", "}{", "[3cm]x", "\\catcode`\\@=0",
+)  # fmt: skip
+
+
+def test_latex_report_compiles_whatever_the_names(tmp_path: Path) -> None:
+    """escape.latex writes every text as ASCII: no name stops pdflatex, none runs a command."""
+    for text in TEX_HOSTILE:
+        (tmp_path / f"{text.replace('/', '_')}.yaml").write_text(
+            sheet(text, {"Z1": text, text: 1.0}), encoding="utf-8"
+        )
+    (tmp_path / "broken.yaml").write_text("answers: [\n", encoding="utf-8")
+    out = verify(tmp_path, "latex")
+    assert out.isascii() and "\\input{" not in out and "^^" not in out
+    assert "{[}U+20BB7{]}" in out and "Jos\\'{e} \\~{N}\\'{u}\\~{n}ez" in out
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed")
+    (tmp_path / "report.tex").write_text(out, encoding="ascii")
+    pdflatex = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape"]
+    run = subprocess.run(
+        [*pdflatex, "report.tex"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert (tmp_path / "report.pdf").stat().st_size > 0
 
 
 # ---------------------------------------------------------------------------
@@ -336,6 +378,9 @@ def test_the_rules_of_each_format() -> None:
     assert escape.markdown("a\r# b|c") == "a\\\\r\\# b\\|c"
     assert escape.html('<b a="1">\x1b') == "&lt;b a=&quot;1&quot;&gt;\\x1b"
     assert escape.latex("50%_\x1b") == r"50\%\_\textbackslash{}x1b"
+    assert escape.latex("Ñúñez ï Łódź") == r"\~{N}\'{u}\~{n}ez \"{\i} \L{}\'{o}d\'{z}"
+    assert escape.latex("δ2 = ŷ − y") == r"\ensuremath{\delta}2 = \^{y} \ensuremath{-} y"
+    assert escape.latex("Σ Α 𠮷 [1]") == r"\ensuremath{\Sigma} A {[}U+20BB7{]} {[}1{]}"
     assert escape.csv_cell("-0.5") == "-0.5"
     assert escape.csv_cell("-1+2") == "'-1+2"
     assert escape.csv_cell("\t=1") == "'\\t=1"
@@ -389,6 +434,8 @@ def test_any_text_is_inert_in_every_format(stem: str, student: str, key: str, an
                 assert unneutralised(out) == [], out
             if fmt == "json":
                 assert len([json.loads(line) for line in out.splitlines()]) == 2
+            if fmt == "latex":
+                assert out.isascii(), out
         single = verify(root, "gradescope", "with_field.yaml")
         assert raw_unsafe(single) == []
         json.loads(single)

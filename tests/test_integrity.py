@@ -7,6 +7,8 @@ Students' files are hostile: every byte of a sheet, its name and its folder.
 from __future__ import annotations
 
 import csv
+import dataclasses
+import gc
 import io
 import json
 import os
@@ -22,7 +24,8 @@ from conftest import COURSE_EQUATIONS
 from typer.testing import CliRunner
 
 from nncalc.cli import app
-from nncalc.grading import Grader
+from nncalc.grading import Grader, grade_files
+from nncalc.results import result_from_dict, result_to_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 A4 = ROOT / "problems" / "a4.yaml"
@@ -487,6 +490,47 @@ def test_results_stream_to_a_partial_file_and_resume(
     assert not partial.exists()
     table = list(csv.DictReader(target.open()))
     assert [(row["student"], row["score"]) for row in table] == [(f"s{i}", "20") for i in range(5)]
+
+
+def test_a_streamed_result_is_the_whole_result(tmp_path: Path) -> None:
+    """What `-o` streams per sheet (and `--resume` reads back) is the result, field by
+    field: as `dataclasses.asdict` writes it, without its deep copies."""
+    folder = tmp_path / "class"
+    sheet(folder, "full.yaml")
+    sheet(folder, "slips.yaml", answers={**FULL, "Z1": [1, "abc", [2]], "H": "?", "Q": 1},
+          equations={**COURSE_EQUATIONS, "delta2": "y - y_hat", "dW2": "delta2 H^"},
+          student="mallory")  # fmt: skip
+    (folder / "broken.yaml").write_text("answers: [\n")
+    results = grade_files(sorted(folder.iterdir()), problem=A4)
+    assert [r.error is None for r in results] == [False, True, True]
+    for result in results:
+        streamed = result_to_dict(result)
+        assert streamed == dataclasses.asdict(result)
+        assert result_from_dict(json.loads(json.dumps(streamed))) == result
+
+
+def test_grading_a_class_leaves_the_cycle_collector_as_it_was(tmp_path: Path) -> None:
+    """Graded results are frozen out of the collector's walks while a class is graded
+    (300 sheets: past the first checkpoint), and handed back at the end; a caller's own
+    frozen objects are left alone."""
+    for i in range(300):
+        sheet(tmp_path, f"s{i:03}.yaml")
+    files = sorted(tmp_path.iterdir())
+    assert gc.get_freeze_count() == 0
+    frozen_during: list[int] = []
+    grade_files(files, problem=A4, done=lambda r: frozen_during.append(gc.get_freeze_count()))
+    assert max(frozen_during) > 0 and gc.get_freeze_count() == 0 and gc.isenabled()
+    gc.freeze()  # a caller that froze its own objects
+    try:
+        held = gc.get_freeze_count()
+        frozen_during.clear()
+        grade_files(
+            files[:10], problem=A4, done=lambda r: frozen_during.append(gc.get_freeze_count())
+        )
+        # nothing of ours joins them (the count only falls, as frozen objects die)
+        assert len(frozen_during) == 10 and max(frozen_during) <= held
+    finally:
+        gc.unfreeze()
 
 
 def test_resume_needs_an_output_file(runner: CliRunner, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nncalc.names import canonical_name
+from nncalc.names import canonical_name, course_name
 
 
 @pytest.mark.parametrize(
@@ -64,3 +64,22 @@ def test_every_canonical_name_is_its_own_canonical_name(
 def test_any_text_resolves_to_a_canonical_name_or_none(text: str, depth: int) -> None:
     result = canonical_name(text, depth)
     assert result is None or canonical_name(result, depth) == result
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("Z[1]", "Z1"),
+        ("Z^{[2]}", "Z2"),
+        ("dW^{[2]}", "dW2"),
+        ("W^[1]'", "W1_new"),
+        ("\\delta^{[1]}", "delta1"),
+        ("\\delta_{1}", "delta1"),  # LaTeX subscripts, braced
+        ("dW_{2}", "dW2"),
+        ("W_{1}'", "W1_new"),
+        ("Z^{1}", "Z1"),
+        ("\\hat{y}", "A2"),
+    ],
+)
+def test_the_course_notations_for_layer_numbers(written: str, canonical: str) -> None:
+    assert course_name(written, 2) == canonical

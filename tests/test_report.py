@@ -411,4 +411,6 @@ def test_wrong_entries_marked_by_shape() -> None:
 def test_unknown_format() -> None:
     with pytest.raises(NncalcError, match="unknown format 'yaml'"):
         render_results([alice()], "yaml")
-    assert REPORT_FORMATS == ("rich", "plain", "json", "csv", "gradescope", "markdown", "html")
+    assert REPORT_FORMATS == (
+        "rich", "plain", "json", "csv", "gradescope", "markdown", "latex", "html"
+    )  # fmt: skip

@@ -358,6 +358,7 @@ def test_force_color_and_the_color_option_colour_a_pipe(
         ("solve", "key.md", "# DS4023"),
         ("verify", "grades.csv", "student,file,"),
         ("verify", "report.html", "<!DOCTYPE html>"),
+        ("verify", "feedback.tex", r"\documentclass"),
     ],
 )
 def test_the_output_files_extension_sets_the_format(
