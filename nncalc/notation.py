@@ -202,7 +202,8 @@ _LEARNING_RATE = {"alpha", "α", "lr", "eta", "η"}
 _ENTRY_INDICES = {"i", "j", "k", "n"}  # y_i, z_j: an entry, not a quantity
 _WORDS = {"if", "else", "otherwise"}
 _FORBIDDEN = {w for w in keyword.kwlist if w not in ("if", "else")} | {"eval", "exec"}
-_GREEK = {
+#: Greek letters by their LaTeX commands, as nncalc reads and writes them.
+GREEK = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
     "zeta": "ζ", "eta": "η", "theta": "θ", "iota": "ι", "kappa": "κ", "lambda": "λ", "mu": "μ",
     "nu": "ν", "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "upsilon": "υ",
@@ -210,7 +211,7 @@ _GREEK = {
     "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Xi": "Ξ", "Pi": "Π", "Phi": "Φ", "Psi": "Ψ",
     "Omega": "Ω",
 }  # fmt: skip
-_GREEK_COMMAND = {letter: name for name, letter in _GREEK.items() if not name.startswith("var")}
+_GREEK_COMMAND = {letter: name for name, letter in GREEK.items() if not name.startswith("var")}
 
 # --- Tokenizer -----------------------------------------------------------------------------------
 
@@ -235,7 +236,7 @@ _LATEX_NAMES = {
     **{f: f for f in ("exp", "log", "ln", "sin", "cos", "tanh", "max", "sqrt")},
     "top": "⊤",
     "intercal": "⊤",
-    **_GREEK,
+    **GREEK,
 }
 _LATEX_SKIP = {
     "left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl",
@@ -422,7 +423,7 @@ class _Tokenizer:
             self.add("op", _LATEX_OPS[name], i, end)
         elif name in _LATEX_NAMES:
             j = end
-            while name in _GREEK and j < self.stop and src[j].isascii() and src[j].isdigit():
+            while name in GREEK and j < self.stop and src[j].isascii() and src[j].isdigit():
                 j += 1  # \delta2 reads as δ2
             self.add("name", _LATEX_NAMES[name] + src[end:j], i, j)
             self.i = j
@@ -1001,7 +1002,7 @@ class _Parser:
             name.isascii()
             and name.isalpha()
             and len(name) >= 3
-            and name.lower() not in _GREEK
+            and name.lower() not in GREEK
             and self.at("(", k=1)
             and self.peek().pos == tok.end
         ):

@@ -956,6 +956,7 @@ def html_body(
 
 def _html_answer(item: ItemResult, precision: int) -> str:
     """The answer's numbers; for an unreadable answer, what the student wrote."""
+    from nncalc.mathml import mathml
     from nncalc.render import html_value
 
     if item.answer is None and item.answer_text:
@@ -964,9 +965,11 @@ def _html_answer(item: ItemResult, precision: int) -> str:
         item.kind == "equation" and item.answer is not None
     ):  # as written, and as the course writes it
         written = f"<code>{_h(str(item.answer))}</code>"
-        return written + (
-            f'<br><span class="formula">{_h(item.formula)}</span>' if item.formula else ""
-        )
+        # typeset (MathML from nncalc's own LaTeX of it), else in the course's notation
+        typeset = mathml(item.latex) if item.latex else None
+        if typeset is None and item.formula:
+            typeset = f'<span class="formula">{_h(item.formula)}</span>'
+        return written + (f"<br>{typeset}" if typeset else "")
     return html_value(item.answer, precision, item.wrong_entries, answer_texts(item))
 
 
@@ -985,6 +988,8 @@ REPORT_CSS = """\
 .nncalc td.verdict { white-space: nowrap; }
 .nncalc .formula { font-family: "STIX Two Math", "Cambria Math", "Latin Modern Math", serif;
   font-style: italic; font-size: 1.1em; white-space: nowrap; }
+.nncalc math { font-family: "Latin Modern Math", "STIX Two Math", "Cambria Math", math;
+  font-size: 1.15em; }
 .nncalc code.written { display: inline-block; max-width: 24em; text-align: left; \
 white-space: pre-wrap; overflow-wrap: anywhere; color: #8b008b; }
 """

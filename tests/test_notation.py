@@ -7,6 +7,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 from nncalc.cli import app
 from nncalc.errors import NncalcError
+from nncalc.mathml import mathml
 from nncalc.notation import (
     Add,
     Call,
@@ -505,3 +507,21 @@ def test_any_text_is_parsed_or_refused_with_a_notation_error(source: str) -> Non
         return
     for side in equation.sides:
         text(side), latex(side)
+
+
+@settings(max_examples=300)
+@given(trees(LATEX_NAMES, ["x", "h", "δ_1", "W_1"]))
+def test_every_formula_nncalc_prints_is_typeset_in_mathml(tree: Node) -> None:
+    printed = latex(tree)
+    shown = mathml(printed)
+    assert shown is not None, printed
+    element = ElementTree.fromstring(shown)  # well-formed, one <math> element
+    assert element.tag == "math" and "\\" not in shown
+
+
+@pytest.mark.parametrize(
+    "tex",
+    [r"\input{x}", r"\text{a<b}", "x^^5c", r"\frac{a}", r"\left(x", "δ", r"\begin{array}{r}"],
+)
+def test_mathml_refuses_what_nncalc_never_prints(tex: str) -> None:
+    assert mathml(tex) is None

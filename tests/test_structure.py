@@ -44,7 +44,7 @@ TIER_TABLE = (
     "problem answers schema",  # 2 loading (schema: what files may hold)
     "engine work training finite_diff derivations",  # 3 engine
     "results sources grading template",  # 4 grading
-    "render report plot notebook",  # 5 presentation
+    "render report mathml plot notebook",  # 5 presentation
     "variants api cli autograder __init__ __main__",  # 6 top
 )
 TIERS = {module: tier for tier, line in enumerate(TIER_TABLE) for module in line.split()}
