@@ -415,13 +415,59 @@ def to_rich_text(
         table.add_column("note", overflow="fold", min_width=_widest(rows, v + 2, 16))
         for cells in rows:
             table.add_row(*cells)
-        console.print(table)
+        # Columns that never wrap (all but the note, which needs a word's width) and
+        # each column's padding and rule: wider than the console, Rich drops columns.
+        widths = [max(_line_width(row[n]) for row in rows) if rows else 0 for n in range(v + 2)]
+        note = max((_line_width(row[-1], longest_word=True) for row in rows), default=0)
+        if sum(widths) + min(note, 16) + 3 * (len(widths) + 1) + 1 <= console.width:
+            console.print(table)
+        else:  # too narrow for the table (an 80-column terminal): a block per item
+            _print_stacked(console, table, rows)
         total = f"{fmt_points(result.score, precision)} / {fmt_points(result.max_score, precision)}"
         console.print(Text(f"Total: {total}", style="bold"))
         console.print()
     if summary:
         _print_summary(console, results, precision, plain=plain)
     return console_text(out)
+
+
+def _print_stacked(console: Console, table: Table, rows: list[list[Text]]) -> None:
+    """The table's rows one below the other: the quantity, its verdict and points on one
+    line, then (indented) the answer, the expected value and the note, which wraps. Where
+    the table does not fit, Rich would drop its last columns: the points and the hints."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    if table.title is not None:
+        console.print(table.title, style="bold")
+    label_width = min(20, max(_line_width(cells[0]) for cells in rows))
+    verdict_width = max(_line_width(cells[-3]) for cells in rows)
+    for cells in rows:
+        label, answer, *middle, verdict, points, note = cells
+        console.print(
+            Text.assemble(
+                (label.plain.ljust(label_width), "bold cyan"),
+                "  ",
+                (verdict.plain.ljust(verdict_width), verdict.style),
+                "  ",
+                points,
+            )
+        )
+        for part in [answer, *middle]:
+            if part.plain:
+                console.print(Padding(part, (0, 0, 0, 4)), no_wrap=True, crop=False)
+        if note.plain:
+            console.print(Padding(note, (0, 0, 0, 4)))
+    if table.caption is not None:
+        console.print(table.caption)
+
+
+def _line_width(text: Text, *, longest_word: bool = False) -> int:
+    """The cells of a text's longest line (or word)."""
+    from rich.cells import cell_len
+
+    parts = text.plain.split() if longest_word else text.plain.split("\n")
+    return max((cell_len(part) for part in parts), default=0)
 
 
 def _widest(rows: list[list[Text]], column: int, cap: int) -> int:

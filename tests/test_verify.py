@@ -761,3 +761,29 @@ def test_cli_subprocess(tmp_path: Path) -> None:
     assert (run.returncode, run.stderr) == (1, "")
     (line,) = json_lines(run.stdout)
     assert (line["file"], line["score"], line["max_score"]) == ("tests/data/a4/seed.yaml", 19.5, 20)
+
+
+@pytest.mark.parametrize("fmt", ["plain", "rich"])
+def test_an_80_column_terminal_still_shows_points_and_hints(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """Too narrow for the table, each item is a block: quantity, verdict and points on one
+    line, the answer and the hint indented below (Rich would drop the last columns)."""
+    monkeypatch.setenv("COLUMNS", "80")
+    sheet = str(A4_ANSWERS / "mistake_bias.yaml")
+    code, out, _ = verify(runner, sheet, "--problem", str(A4), "-f", fmt)
+    assert code == 1
+    lines = out.splitlines()
+    z1 = lines.index("Z1                ✗ wrong           0 / 0.5")
+    assert lines[z1 + 1 : z1 + 5] == [
+        "    ⎡ *1.25* ⎤",
+        "    ⎢ *0.45* ⎥",
+        "    ⎣ *0.55* ⎦",
+        "    the bias b1 seems left out (Z1 = W1·x without + b1)",
+    ]
+    assert "A1 (H)            ↪ follow-through  1 / 1" in lines
+    assert max(map(len, lines)) <= 80 and out.rstrip().endswith("Total: 9.5 / 20")
+    # wide enough, the table as before
+    monkeypatch.setenv("COLUMNS", "160")
+    wide = verify(runner, sheet, "--problem", str(A4), "-f", fmt)[1]
+    assert "the bias b1 seems left out" in wide and "Z1                ✗ wrong" not in wide
