@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from nncalc import notation as n
-from nncalc.engine import Network, Values
+from nncalc.engine import Network, Values, as_rows
 from nncalc.errors import NncalcError
 from nncalc.expr import apply_function
 from nncalc.layers import Elementwise, Softmax
@@ -67,16 +67,6 @@ class Judgement:
 
 
 # --- the mathematical layout -------------------------------------------------------------
-
-
-def as_matrix(value: Any) -> np.ndarray:
-    """A value in the layout of the mathematics: a scalar 1×1, a vector a column."""
-    array = np.asarray(value, dtype=float)
-    if array.ndim == 0:
-        return array.reshape(1, 1)
-    if array.ndim == 1:
-        return array[:, None]
-    return array
 
 
 def _shape(value: Stack) -> str:
@@ -514,7 +504,7 @@ class Derivations:
         }
 
     def _matrix(self, name: str, value: Any) -> np.ndarray:
-        return as_matrix(self.shown(name, value))
+        return as_rows(self.shown(name, value))
 
     def context(self, target: str) -> _Context:
         kind, layer = split_name(target)
@@ -694,7 +684,7 @@ class Derivations:
                 value = _evaluate(equation.sides[-1], scope)
         except (FormulaMismatchError, KeyError):
             return None
-        value = _entrywise(value, context, np.empty((1, *as_matrix(np.empty(shape)).shape)))[0]
+        value = _entrywise(value, context, np.empty((1, *as_rows(np.empty(shape)).shape)))[0]
         return value.reshape(shape) if value.size == int(np.prod(shape)) else None
 
 

@@ -554,6 +554,18 @@ class Network:
         return value.shape if value is not None and value.ndim == 4 else None
 
 
+def as_rows(value: Any) -> np.ndarray:
+    """A value in the layout of the mathematics: a scalar 1×1, a vector a column (the
+    course's convention), matrices as they are; a view, so that showing the corners of a
+    big matrix never turns all of it into Python floats."""
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        return arr.reshape(1, 1)
+    if arr.ndim == 1:
+        return arr[:, None]
+    return arr
+
+
 def _squeeze_kernel(value: Any) -> Any:
     """A conv kernel bank (out, in, kh, kw) of one output and one input channel: kh×kw."""
     if np.ndim(value) == 4 and value.shape[0] == 1 and value.shape[1] == 1:

@@ -1415,14 +1415,6 @@ def parse_equation(text: str, *, max_length: int = 2000, max_depth: int = 64) ->
     return Equation(text, lhs, tuple(sides), numpy)
 
 
-def parse_formula(text: str, *, max_length: int = 2000, max_depth: int = 64) -> Node:
-    """One formula without '=' (a right-hand side alone)."""
-    equation = parse_equation(text, max_length=max_length, max_depth=max_depth)
-    if equation.lhs is not None or len(equation.sides) != 1:
-        raise NotationError("column 1: expected one formula without '='", 0)
-    return equation.sides[0]
-
-
 # --- Printing ------------------------------------------------------------------------------------
 
 _PIECE, _ADD, _MUL, _NEG, _POW, _ATOM = range(6)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nncalc import escape
+from nncalc.engine import as_rows
 from nncalc.formula import fmt_number
 from nncalc.validate import nesting_depth
 
@@ -153,17 +154,6 @@ def shown_indices(n: int) -> list[int | None]:
         return list(range(n))
     head = MAX_SHOWN // 2
     return [*range(head), None, *range(n - (MAX_SHOWN - head - 1), n)]
-
-
-def as_rows(value: Any) -> np.ndarray:
-    """Vectors as a column (the course's convention), matrices as they are; a view, so that
-    showing the corners of a big matrix never turns all of it into Python floats."""
-    arr = np.asarray(value, dtype=float)
-    if arr.ndim == 0:
-        return arr.reshape(1, 1)
-    if arr.ndim == 1:
-        return arr[:, None]
-    return arr
 
 
 def grid(

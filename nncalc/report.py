@@ -417,7 +417,7 @@ def to_rich_text(
             table.add_row(*cells)
         # Columns that never wrap (all but the note, which needs a word's width) and
         # each column's padding and rule: wider than the console, Rich drops columns.
-        widths = [max(_line_width(row[n]) for row in rows) if rows else 0 for n in range(v + 2)]
+        widths = [_widest(rows, n, cap=console.width) for n in range(v + 2)]
         note = max((_line_width(row[-1], longest_word=True) for row in rows), default=0)
         if sum(widths) + min(note, 16) + 3 * (len(widths) + 1) + 1 <= console.width:
             console.print(table)
@@ -471,7 +471,7 @@ def _line_width(text: Text, *, longest_word: bool = False) -> int:
 
 
 def _widest(rows: list[list[Text]], column: int, cap: int) -> int:
-    return min(cap, max((row[column].cell_len for row in rows), default=0))
+    return min(cap, max((_line_width(row[column]) for row in rows), default=0))
 
 
 def _rich_answer(item: ItemResult, precision: int) -> Text:
